@@ -1,0 +1,2 @@
+# Empty dependencies file for fairvisor.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,2 @@
+# Empty dependencies file for fvtestutil.
+# This may be replaced when dependencies are built.

@@ -1,0 +1,78 @@
+/* run.h — what one experiment produced, engine-independent: the figures of
+ * summary.json (DESIGN §7) per domain and overall, plus the timeline rows the
+ * engine streams out while it runs. */
+#ifndef FV_RUN_H
+#define FV_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fvtime.h"
+#include "hist.h"
+
+struct scenario;
+
+struct dom_result {
+    char name[64];
+    int id;
+    int vcpus;
+    uint32_t weight;
+    uint32_t cap;
+    fv_ns_t cpu_ns;                 /* CPU time received */
+    double cpu_share;               /* cpu_ns / (duration × pcpus) */
+    double entitled_share;          /* what the policy promised, same unit */
+    fv_ns_t entitled_ns;            /* entitled_share × duration × pcpus */
+    struct fv_hist wait;            /* runnable-to-running waits, ns */
+    struct fv_hist wakeup;          /* blocked-wake-to-running, ns */
+    struct fv_hist app_latency;     /* guest_latency_sample() */
+    uint64_t work_units;
+    uint64_t deadline_misses;
+    fv_ns_t starved_ns;             /* total length of starvation episodes */
+    uint64_t starvation_events;     /* episodes longer than the threshold */
+    fv_ns_t backend_cpu_ns;         /* work done on its behalf elsewhere */
+    fv_ns_t runnable_ns;            /* vCPU time spent runnable (waiting or running) */
+};
+
+struct run_result {
+    const struct scenario *scn;
+    const char *policy;
+    const char *engine;
+    uint64_t seed;
+    fv_ns_t duration_ns;            /* what actually ran (less if interrupted) */
+    int pcpus;
+    bool complete;                  /* false if stopped early (SIGINT) */
+    int nr_doms;
+    struct dom_result *doms;        /* [nr_doms], in scenario order */
+    double jain;                    /* Jain's index over cpu_share/entitled_share */
+    double min_normalized_share;
+    fv_ns_t starvation_threshold_ns;
+    uint64_t starvation_events;     /* sum over domains */
+    uint64_t events;                /* engine events processed */
+    uint64_t schedules;             /* do_schedule calls */
+    double wall_s;                  /* wall-clock time the run took */
+};
+
+/* One timeline row: a domain over one sampling interval [t0, t1). */
+struct timeline_row {
+    fv_ns_t t0, t1;
+    int dom_index;
+    fv_ns_t cpu_ns;
+    double cpu_share;               /* cpu_ns / ((t1 - t0) × pcpus) */
+    double entitled_share;
+    fv_ns_t runnable_ns;
+    uint64_t work_units;
+    uint64_t wakeups;
+};
+
+/* Receives timeline rows as the run goes (NULL: discard). */
+struct timeline_sink {
+    void (*rows)(void *ctx, const struct timeline_row *r, int n);
+    void *ctx;
+};
+
+/* Fill jain, min_normalized_share and starvation_events from doms[].
+ * Domains with entitled_share 0 are left out of the index. */
+void run_result_finish(struct run_result *r);
+void run_result_free(struct run_result *r);
+
+#endif

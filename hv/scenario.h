@@ -1,0 +1,77 @@
+/* scenario.h — experiment files (DESIGN §5): loading, validation, --set
+ * overrides, and writing the fully resolved scenario back as YAML.
+ *
+ * A scenario is refused before anything runs when anything is wrong, with
+ * one message of the form `FILE:LINE:COL: what is wrong (what was expected)`;
+ * callers print it and exit 2.
+ */
+#ifndef FV_SCENARIO_H
+#define FV_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../sched/sched.h"
+#include "../workloads/workload.h"
+#include "cpumask.h"
+#include "fvtime.h"
+
+#define SCN_NAME_MAX 64
+
+struct scn_workload {
+    const struct workload_desc *desc;   /* never NULL after loading (default: idle) */
+    struct wl_args args;                /* every parameter, defaults filled */
+};
+
+struct scn_domain {
+    char name[SCN_NAME_MAX];            /* after `count` expansion: NAME-0, NAME-1, ... */
+    int id;                             /* 1.. in file order (0 is the control domain) */
+    int vcpus;                          /* default 1 */
+    uint64_t memory;                    /* bytes, default 64 MiB */
+    bool pinned;                        /* `pin` given */
+    fv_cpumask_t pin;                   /* when pinned; pCPUs < scenario pcpus */
+    struct sched_dom_params sp;         /* weight, cap, period, budget, extratime */
+    struct scn_workload wl;
+};
+
+struct scenario {
+    char file[256];                     /* path as given, for messages */
+    char name[SCN_NAME_MAX];            /* default: file's base name without .yaml */
+    char engine[16];                    /* "sim" (default) | "real" */
+    fv_ns_t duration;                   /* required, > 0 */
+    uint64_t seed;                      /* default 1 */
+    char mode[16];                      /* "density" (default) | "performance" */
+    int pcpus;                          /* default 1 (sim), host CPUs (real) */
+    fv_ns_t sample;                     /* timeline interval, default 100 ms */
+    fv_ns_t starvation_threshold;       /* `starvation: { threshold: }`, default 100 ms */
+    const struct sched_ops *policy;     /* `sched: { policy: }`, default credit */
+    struct sched_global_params gp;      /* policy defaults filled */
+    int nr_domains;                     /* after count expansion */
+    struct scn_domain *domains;
+};
+
+/* Load `path`, apply overrides sets[0..nsets-1] ("key.path=value"; a path
+ * step into a list is an index: domains.0.weight=512), validate, expand
+ * `count`, fill defaults. Returns 0, or -EINVAL with the message in err. */
+int scenario_load(const char *path, const char *const *sets, int nsets,
+                  struct scenario *out, char *err, size_t errlen);
+/* The same from a string; `file` names it in messages. */
+int scenario_load_string(const char *file, const char *text, const char *const *sets,
+                         int nsets, struct scenario *out, char *err, size_t errlen);
+void scenario_free(struct scenario *s);
+
+/* Write the fully resolved scenario (every default filled, replicas
+ * expanded) as YAML that scenario_load accepts and that resolves to the same
+ * scenario. Returns 0 or -errno. */
+int scenario_write_yaml(const struct scenario *s, FILE *f);
+
+/* Unit parsers shared with the CLI: "30ms" -> ns, "4MiB" -> bytes,
+ * "10k" -> 10000. A bare number is refused for durations and sizes (units
+ * are explicit). Return 0 or -EINVAL. */
+int scn_parse_duration(const char *s, fv_ns_t *out);
+int scn_parse_size(const char *s, uint64_t *out);
+int scn_parse_count(const char *s, int64_t *out);
+
+#endif

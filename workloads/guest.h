@@ -1,0 +1,60 @@
+/* guest.h — the guest API: everything a workload may ask of the hypervisor.
+ *
+ * Workloads are written once against this header and run unchanged on both
+ * engines. In the sim engine a call that takes time (compute, block, yield)
+ * switches from the vCPU's context back to the engine, which advances
+ * virtual time; in the real engine these are hypercalls. A guest calls no
+ * host libc: only these functions and the pure helpers in guest_rand.h.
+ *
+ * Every function acts on the calling vCPU ("current"). Functions that can
+ * fail return 0 or a negative errno.
+ */
+#ifndef FV_GUEST_H
+#define FV_GUEST_H
+
+#include <stdint.h>
+
+#include "../hv/fvtime.h"
+
+/* Consume `ns` of this vCPU's own CPU time. Preemption may cut it at any
+ * instant; the call returns once the whole span has been run. ns <= 0 is a
+ * no-op. */
+void guest_compute(fv_ns_t ns);
+
+/* Block until an event or this vCPU's timer fires. Returns at once if one
+ * is already pending (the pending flag is consumed). */
+void guest_block(void);
+
+/* Give up the pCPU; stays runnable. */
+void guest_yield(void);
+
+/* Arm this vCPU's one-shot timer at absolute time `when` (replacing any
+ * earlier one); when <= now fires at once. Returns -EINVAL for when < 0. */
+int guest_set_timer(fv_ns_t when);
+
+/* Block until absolute time `when` (set_timer + block, ignoring other events). */
+void guest_sleep_until(fv_ns_t when);
+
+/* Current time (virtual in sim, monotonic in real). */
+fv_ns_t guest_now(void);
+
+/* Record n completed work units for this domain. */
+void guest_work_units(uint64_t n);
+
+/* Record that work this domain woke for finished after its deadline. */
+void guest_deadline_miss(void);
+
+/* Record one application latency sample (ns) measured by the guest itself
+ * (a request's round trip, say). Wake-up latency needs no call: the
+ * hypervisor measures it from wake to run. */
+void guest_latency_sample(fv_ns_t ns);
+
+/* This domain's deterministic random seed (from the scenario seed and the
+ * domain id), for guest_rand.h. */
+uint64_t guest_seed(void);
+
+/* This domain's id and the calling vCPU's index. */
+int guest_domid(void);
+int guest_vcpuid(void);
+
+#endif
