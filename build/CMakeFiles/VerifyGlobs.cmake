@@ -15,6 +15,7 @@ endif()
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/hv/*.c")
 set(OLD_GLOB
   "/work/main/hv/hist.c"
+  "/work/main/hv/scenario.c"
   "/work/main/hv/schedule.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
@@ -59,6 +60,8 @@ endif()
 # FV_CORE_SOURCES at CMakeLists.txt:32 (file)
 file(GLOB NEW_GLOB LIST_DIRECTORIES true "/work/main/workloads/*.c")
 set(OLD_GLOB
+  "/work/main/workloads/cpu.c"
+  "/work/main/workloads/registry.c"
   )
 if(NOT "${NEW_GLOB}" STREQUAL "${OLD_GLOB}")
   message("-- GLOB mismatch!")

@@ -9,6 +9,7 @@ set(CMAKE_DEPENDS_LANGUAGES
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/hv/hist.c" "CMakeFiles/fvcore.dir/hv/hist.c.o" "gcc" "CMakeFiles/fvcore.dir/hv/hist.c.o.d"
+  "/work/main/hv/scenario.c" "CMakeFiles/fvcore.dir/hv/scenario.c.o" "gcc" "CMakeFiles/fvcore.dir/hv/scenario.c.o.d"
   "/work/main/hv/schedule.c" "CMakeFiles/fvcore.dir/hv/schedule.c.o" "gcc" "CMakeFiles/fvcore.dir/hv/schedule.c.o.d"
   "/work/main/sched/arinc653.c" "CMakeFiles/fvcore.dir/sched/arinc653.c.o" "gcc" "CMakeFiles/fvcore.dir/sched/arinc653.c.o.d"
   "/work/main/sched/credit.c" "CMakeFiles/fvcore.dir/sched/credit.c.o" "gcc" "CMakeFiles/fvcore.dir/sched/credit.c.o.d"
@@ -16,6 +17,8 @@ set(CMAKE_DEPENDS_DEPENDENCY_FILES
   "/work/main/sched/null.c" "CMakeFiles/fvcore.dir/sched/null.c.o" "gcc" "CMakeFiles/fvcore.dir/sched/null.c.o.d"
   "/work/main/sched/registry.c" "CMakeFiles/fvcore.dir/sched/registry.c.o" "gcc" "CMakeFiles/fvcore.dir/sched/registry.c.o.d"
   "/work/main/sched/rtds.c" "CMakeFiles/fvcore.dir/sched/rtds.c.o" "gcc" "CMakeFiles/fvcore.dir/sched/rtds.c.o.d"
+  "/work/main/workloads/cpu.c" "CMakeFiles/fvcore.dir/workloads/cpu.c.o" "gcc" "CMakeFiles/fvcore.dir/workloads/cpu.c.o.d"
+  "/work/main/workloads/registry.c" "CMakeFiles/fvcore.dir/workloads/registry.c.o" "gcc" "CMakeFiles/fvcore.dir/workloads/registry.c.o.d"
   )
 
 # Targets to which this target links.

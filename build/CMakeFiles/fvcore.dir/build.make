@@ -83,10 +83,24 @@ CMakeFiles/fvcore.dir/hv/hist.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/fvcore.dir/hv/hist.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/hv/hist.c -o CMakeFiles/fvcore.dir/hv/hist.c.s
 
+CMakeFiles/fvcore.dir/hv/scenario.c.o: CMakeFiles/fvcore.dir/flags.make
+CMakeFiles/fvcore.dir/hv/scenario.c.o: /work/main/hv/scenario.c
+CMakeFiles/fvcore.dir/hv/scenario.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/fvcore.dir/hv/scenario.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/hv/scenario.c.o -MF CMakeFiles/fvcore.dir/hv/scenario.c.o.d -o CMakeFiles/fvcore.dir/hv/scenario.c.o -c /work/main/hv/scenario.c
+
+CMakeFiles/fvcore.dir/hv/scenario.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/fvcore.dir/hv/scenario.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/hv/scenario.c > CMakeFiles/fvcore.dir/hv/scenario.c.i
+
+CMakeFiles/fvcore.dir/hv/scenario.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/fvcore.dir/hv/scenario.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/hv/scenario.c -o CMakeFiles/fvcore.dir/hv/scenario.c.s
+
 CMakeFiles/fvcore.dir/hv/schedule.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/hv/schedule.c.o: /work/main/hv/schedule.c
 CMakeFiles/fvcore.dir/hv/schedule.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/fvcore.dir/hv/schedule.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/fvcore.dir/hv/schedule.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/hv/schedule.c.o -MF CMakeFiles/fvcore.dir/hv/schedule.c.o.d -o CMakeFiles/fvcore.dir/hv/schedule.c.o -c /work/main/hv/schedule.c
 
 CMakeFiles/fvcore.dir/hv/schedule.c.i: cmake_force
@@ -100,7 +114,7 @@ CMakeFiles/fvcore.dir/hv/schedule.c.s: cmake_force
 CMakeFiles/fvcore.dir/sched/arinc653.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/sched/arinc653.c.o: /work/main/sched/arinc653.c
 CMakeFiles/fvcore.dir/sched/arinc653.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/fvcore.dir/sched/arinc653.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/fvcore.dir/sched/arinc653.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/sched/arinc653.c.o -MF CMakeFiles/fvcore.dir/sched/arinc653.c.o.d -o CMakeFiles/fvcore.dir/sched/arinc653.c.o -c /work/main/sched/arinc653.c
 
 CMakeFiles/fvcore.dir/sched/arinc653.c.i: cmake_force
@@ -114,7 +128,7 @@ CMakeFiles/fvcore.dir/sched/arinc653.c.s: cmake_force
 CMakeFiles/fvcore.dir/sched/credit.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/sched/credit.c.o: /work/main/sched/credit.c
 CMakeFiles/fvcore.dir/sched/credit.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/fvcore.dir/sched/credit.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/fvcore.dir/sched/credit.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/sched/credit.c.o -MF CMakeFiles/fvcore.dir/sched/credit.c.o.d -o CMakeFiles/fvcore.dir/sched/credit.c.o -c /work/main/sched/credit.c
 
 CMakeFiles/fvcore.dir/sched/credit.c.i: cmake_force
@@ -128,7 +142,7 @@ CMakeFiles/fvcore.dir/sched/credit.c.s: cmake_force
 CMakeFiles/fvcore.dir/sched/credit2.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/sched/credit2.c.o: /work/main/sched/credit2.c
 CMakeFiles/fvcore.dir/sched/credit2.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/fvcore.dir/sched/credit2.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/fvcore.dir/sched/credit2.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/sched/credit2.c.o -MF CMakeFiles/fvcore.dir/sched/credit2.c.o.d -o CMakeFiles/fvcore.dir/sched/credit2.c.o -c /work/main/sched/credit2.c
 
 CMakeFiles/fvcore.dir/sched/credit2.c.i: cmake_force
@@ -142,7 +156,7 @@ CMakeFiles/fvcore.dir/sched/credit2.c.s: cmake_force
 CMakeFiles/fvcore.dir/sched/null.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/sched/null.c.o: /work/main/sched/null.c
 CMakeFiles/fvcore.dir/sched/null.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/fvcore.dir/sched/null.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/fvcore.dir/sched/null.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/sched/null.c.o -MF CMakeFiles/fvcore.dir/sched/null.c.o.d -o CMakeFiles/fvcore.dir/sched/null.c.o -c /work/main/sched/null.c
 
 CMakeFiles/fvcore.dir/sched/null.c.i: cmake_force
@@ -156,7 +170,7 @@ CMakeFiles/fvcore.dir/sched/null.c.s: cmake_force
 CMakeFiles/fvcore.dir/sched/registry.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/sched/registry.c.o: /work/main/sched/registry.c
 CMakeFiles/fvcore.dir/sched/registry.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/fvcore.dir/sched/registry.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/fvcore.dir/sched/registry.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/sched/registry.c.o -MF CMakeFiles/fvcore.dir/sched/registry.c.o.d -o CMakeFiles/fvcore.dir/sched/registry.c.o -c /work/main/sched/registry.c
 
 CMakeFiles/fvcore.dir/sched/registry.c.i: cmake_force
@@ -170,7 +184,7 @@ CMakeFiles/fvcore.dir/sched/registry.c.s: cmake_force
 CMakeFiles/fvcore.dir/sched/rtds.c.o: CMakeFiles/fvcore.dir/flags.make
 CMakeFiles/fvcore.dir/sched/rtds.c.o: /work/main/sched/rtds.c
 CMakeFiles/fvcore.dir/sched/rtds.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/fvcore.dir/sched/rtds.c.o"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/fvcore.dir/sched/rtds.c.o"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/sched/rtds.c.o -MF CMakeFiles/fvcore.dir/sched/rtds.c.o.d -o CMakeFiles/fvcore.dir/sched/rtds.c.o -c /work/main/sched/rtds.c
 
 CMakeFiles/fvcore.dir/sched/rtds.c.i: cmake_force
@@ -181,21 +195,53 @@ CMakeFiles/fvcore.dir/sched/rtds.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/fvcore.dir/sched/rtds.c.s"
 	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/sched/rtds.c -o CMakeFiles/fvcore.dir/sched/rtds.c.s
 
+CMakeFiles/fvcore.dir/workloads/cpu.c.o: CMakeFiles/fvcore.dir/flags.make
+CMakeFiles/fvcore.dir/workloads/cpu.c.o: /work/main/workloads/cpu.c
+CMakeFiles/fvcore.dir/workloads/cpu.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/fvcore.dir/workloads/cpu.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/workloads/cpu.c.o -MF CMakeFiles/fvcore.dir/workloads/cpu.c.o.d -o CMakeFiles/fvcore.dir/workloads/cpu.c.o -c /work/main/workloads/cpu.c
+
+CMakeFiles/fvcore.dir/workloads/cpu.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/fvcore.dir/workloads/cpu.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/workloads/cpu.c > CMakeFiles/fvcore.dir/workloads/cpu.c.i
+
+CMakeFiles/fvcore.dir/workloads/cpu.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/fvcore.dir/workloads/cpu.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/workloads/cpu.c -o CMakeFiles/fvcore.dir/workloads/cpu.c.s
+
+CMakeFiles/fvcore.dir/workloads/registry.c.o: CMakeFiles/fvcore.dir/flags.make
+CMakeFiles/fvcore.dir/workloads/registry.c.o: /work/main/workloads/registry.c
+CMakeFiles/fvcore.dir/workloads/registry.c.o: CMakeFiles/fvcore.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/fvcore.dir/workloads/registry.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/fvcore.dir/workloads/registry.c.o -MF CMakeFiles/fvcore.dir/workloads/registry.c.o.d -o CMakeFiles/fvcore.dir/workloads/registry.c.o -c /work/main/workloads/registry.c
+
+CMakeFiles/fvcore.dir/workloads/registry.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/fvcore.dir/workloads/registry.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/workloads/registry.c > CMakeFiles/fvcore.dir/workloads/registry.c.i
+
+CMakeFiles/fvcore.dir/workloads/registry.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/fvcore.dir/workloads/registry.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/workloads/registry.c -o CMakeFiles/fvcore.dir/workloads/registry.c.s
+
 # Object files for target fvcore
 fvcore_OBJECTS = \
 "CMakeFiles/fvcore.dir/hv/hist.c.o" \
+"CMakeFiles/fvcore.dir/hv/scenario.c.o" \
 "CMakeFiles/fvcore.dir/hv/schedule.c.o" \
 "CMakeFiles/fvcore.dir/sched/arinc653.c.o" \
 "CMakeFiles/fvcore.dir/sched/credit.c.o" \
 "CMakeFiles/fvcore.dir/sched/credit2.c.o" \
 "CMakeFiles/fvcore.dir/sched/null.c.o" \
 "CMakeFiles/fvcore.dir/sched/registry.c.o" \
-"CMakeFiles/fvcore.dir/sched/rtds.c.o"
+"CMakeFiles/fvcore.dir/sched/rtds.c.o" \
+"CMakeFiles/fvcore.dir/workloads/cpu.c.o" \
+"CMakeFiles/fvcore.dir/workloads/registry.c.o"
 
 # External object files for target fvcore
 fvcore_EXTERNAL_OBJECTS =
 
 libfvcore.a: CMakeFiles/fvcore.dir/hv/hist.c.o
+libfvcore.a: CMakeFiles/fvcore.dir/hv/scenario.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/hv/schedule.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/sched/arinc653.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/sched/credit.c.o
@@ -203,9 +249,11 @@ libfvcore.a: CMakeFiles/fvcore.dir/sched/credit2.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/sched/null.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/sched/registry.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/sched/rtds.c.o
+libfvcore.a: CMakeFiles/fvcore.dir/workloads/cpu.c.o
+libfvcore.a: CMakeFiles/fvcore.dir/workloads/registry.c.o
 libfvcore.a: CMakeFiles/fvcore.dir/build.make
 libfvcore.a: CMakeFiles/fvcore.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Linking C static library libfvcore.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Linking C static library libfvcore.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/fvcore.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/fvcore.dir/link.txt --verbose=$(VERBOSE)
 

@@ -1,6 +1,8 @@
 file(REMOVE_RECURSE
   "CMakeFiles/fvcore.dir/hv/hist.c.o"
   "CMakeFiles/fvcore.dir/hv/hist.c.o.d"
+  "CMakeFiles/fvcore.dir/hv/scenario.c.o"
+  "CMakeFiles/fvcore.dir/hv/scenario.c.o.d"
   "CMakeFiles/fvcore.dir/hv/schedule.c.o"
   "CMakeFiles/fvcore.dir/hv/schedule.c.o.d"
   "CMakeFiles/fvcore.dir/sched/arinc653.c.o"
@@ -15,6 +17,10 @@ file(REMOVE_RECURSE
   "CMakeFiles/fvcore.dir/sched/registry.c.o.d"
   "CMakeFiles/fvcore.dir/sched/rtds.c.o"
   "CMakeFiles/fvcore.dir/sched/rtds.c.o.d"
+  "CMakeFiles/fvcore.dir/workloads/cpu.c.o"
+  "CMakeFiles/fvcore.dir/workloads/cpu.c.o.d"
+  "CMakeFiles/fvcore.dir/workloads/registry.c.o"
+  "CMakeFiles/fvcore.dir/workloads/registry.c.o.d"
   "libfvcore.a"
   "libfvcore.pdb"
 )

@@ -1,0 +1,33 @@
+/* registry.c — the one table of workloads, chosen by `kind`. */
+#include "workload.h"
+
+#include <string.h>
+
+extern const struct workload_desc workload_cpu_hog;
+extern const struct workload_desc workload_cpu_periodic;
+extern const struct workload_desc workload_cpu_bursty;
+extern const struct workload_desc workload_idle;
+
+const struct workload_desc *const workload_kinds[] = {
+    &workload_cpu_hog,
+    &workload_cpu_periodic,
+    &workload_cpu_bursty,
+    &workload_idle,
+    NULL,
+};
+
+const struct workload_desc *workload_find(const char *kind)
+{
+    for (int i = 0; workload_kinds[i]; i++)
+        if (strcmp(workload_kinds[i]->kind, kind) == 0)
+            return workload_kinds[i];
+    return NULL;
+}
+
+int workload_param_index(const struct workload_desc *w, const char *name)
+{
+    for (int i = 0; w->params && w->params[i].name; i++)
+        if (strcmp(w->params[i].name, name) == 0)
+            return i;
+    return -1;
+}
