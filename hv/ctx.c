@@ -1,0 +1,146 @@
+/* ctx.c — context creation, sanitizer bookkeeping and stacks. See ctx.h. */
+#include "ctx.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FV_ASAN 1
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define FV_TSAN 1
+#include <sanitizer/tsan_interface.h>
+#endif
+
+#if !defined(__x86_64__)
+#error "fv_ctx_swap is written for x86-64 only so far (see ctx_x86_64.S)"
+#endif
+
+void fv_ctx_trampoline(void);
+
+/* The context being left by the switch in progress on this thread: the
+ * context we arrive in must tell ASan the stack bounds of the one we left. */
+static __thread struct fv_ctx *switching_from;
+
+static void after_switch(void *fake)
+{
+#ifdef FV_ASAN
+    struct fv_ctx *from = switching_from;
+    const void *lo;
+    size_t size;
+    __sanitizer_finish_switch_fiber(fake, &lo, &size);
+    if (from && !from->stack_lo) {          /* a thread's own stack: learn it */
+        from->stack_lo = (void *)lo;
+        from->stack_size = size;
+    }
+#else
+    (void)fake;
+#endif
+}
+
+static void ctx_boot(void *p)
+{
+    struct fv_ctx *c = p;
+    after_switch(NULL);
+    c->fn(c->arg);
+    abort();
+}
+
+void fv_ctx_make(struct fv_ctx *c, void *stack_lo, size_t size, void (*fn)(void *), void *arg)
+{
+    memset(c, 0, sizeof(*c));
+    c->stack_lo = stack_lo;
+    c->stack_size = size;
+    c->fn = fn;
+    c->arg = arg;
+    uintptr_t top = ((uintptr_t)stack_lo + size) & ~(uintptr_t)15;
+    uint64_t *sp = (uint64_t *)(top - 64);  /* ret lands with rsp == top: aligned */
+    sp[0] = 0x037F00001F80ULL;              /* MXCSR default, x87 CW default */
+    sp[1] = 0;                              /* r15 */
+    sp[2] = 0;                              /* r14 */
+    sp[3] = (uint64_t)(uintptr_t)c;         /* r13: boot argument */
+    sp[4] = (uint64_t)(uintptr_t)ctx_boot;  /* r12: boot function */
+    sp[5] = 0;                              /* rbx */
+    sp[6] = 0;                              /* rbp */
+    sp[7] = (uint64_t)(uintptr_t)fv_ctx_trampoline;
+    c->sp = sp;
+#ifdef FV_TSAN
+    c->san_fake = __tsan_create_fiber(0);
+#endif
+}
+
+void fv_ctx_init_thread(struct fv_ctx *c)
+{
+    memset(c, 0, sizeof(*c));
+#ifdef FV_TSAN
+    c->san_fake = __tsan_get_current_fiber();
+#endif
+}
+
+void fv_ctx_switch(struct fv_ctx *from, struct fv_ctx *to)
+{
+    void *fake = NULL;
+#ifdef FV_ASAN
+    __sanitizer_start_switch_fiber(&fake, to->stack_lo, to->stack_size);
+#endif
+#ifdef FV_TSAN
+    __tsan_switch_to_fiber(to->san_fake, 0);
+#endif
+    switching_from = from;
+    fv_ctx_swap(&from->sp, to->sp);
+    after_switch(fake);
+}
+
+void fv_ctx_destroy(struct fv_ctx *c)
+{
+#ifdef FV_TSAN
+    if (c->fn && c->san_fake)
+        __tsan_destroy_fiber(c->san_fake);
+#endif
+    c->san_fake = NULL;
+}
+
+static size_t page_size(void)
+{
+    long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? (size_t)p : 4096;
+}
+
+void *fv_stack_alloc(size_t size)
+{
+    size_t pg = page_size();
+    size = (size + pg - 1) & ~(pg - 1);
+    /* NORESERVE: thousands of vCPUs reserve address space, not memory;
+     * only the pages a guest touches are ever backed. */
+    char *p = mmap(NULL, size + pg, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (mprotect(p, pg, PROT_NONE)) {
+        munmap(p, size + pg);
+        return NULL;
+    }
+    return p + pg;
+}
+
+void fv_stack_free(void *lo, size_t size)
+{
+    if (!lo)
+        return;
+    size_t pg = page_size();
+    size = (size + pg - 1) & ~(pg - 1);
+    munmap((char *)lo - pg, size + pg);
+}
+
+size_t fv_stack_default_size(void)
+{
+#if defined(FV_ASAN) || defined(FV_TSAN)
+    return 512 * 1024;
+#else
+    return 64 * 1024;
+#endif
+}

@@ -1,0 +1,52 @@
+/* ctx.h — user-level execution contexts (vCPUs) and the switch between them.
+ *
+ * The switch saves only what the SysV ABI says a callee must preserve
+ * (rbx, rbp, r12-r15, the MXCSR control bits and the x87 control word on
+ * x86-64; x19-x29, lr, d8-d15 and FPCR on aarch64), because it is always
+ * entered by a function call: the compiler has already spilled everything
+ * else. No system call on this path (ucontext's swapcontext makes one for
+ * the signal mask, which is why it is not used).
+ *
+ * Sanitizers: under ASan the switch tells the runtime about the stack change
+ * (__sanitizer_start/finish_switch_fiber), under TSan it switches fibers
+ * (__tsan_switch_to_fiber), so both keep working across contexts.
+ */
+#ifndef FV_CTX_H
+#define FV_CTX_H
+
+#include <stddef.h>
+
+struct fv_ctx {
+    void *sp;                   /* saved stack pointer while switched out */
+    void *stack_lo;             /* lowest usable byte (above the guard page) */
+    size_t stack_size;
+    void (*fn)(void *);         /* entry, for a context made by fv_ctx_make */
+    void *arg;
+    void *san_fake;             /* ASan fake stack / TSan fiber */
+};
+
+/* Initialise `c` to run fn(arg) on [stack_lo, stack_lo + size) when first
+ * switched to. fn must never return (switch away for good instead). */
+void fv_ctx_make(struct fv_ctx *c, void *stack_lo, size_t size, void (*fn)(void *), void *arg);
+
+/* The context of the calling thread's own stack (no allocation). */
+void fv_ctx_init_thread(struct fv_ctx *c);
+
+/* Save the current context in `from` and resume `to`. Returns when someone
+ * switches back to `from`. */
+void fv_ctx_switch(struct fv_ctx *from, struct fv_ctx *to);
+
+/* Release per-context sanitizer state (a context that will never run again). */
+void fv_ctx_destroy(struct fv_ctx *c);
+
+/* Stacks: mmap'ed with a PROT_NONE guard page below, so an overflow faults
+ * instead of corrupting a neighbour. Returns the usable low address or NULL. */
+void *fv_stack_alloc(size_t size);
+void fv_stack_free(void *lo, size_t size);
+/* Default vCPU stack size (larger under sanitizers, whose frames are big). */
+size_t fv_stack_default_size(void);
+
+/* The raw switch (assembly): *save = sp; sp = load; pop; ret. */
+void fv_ctx_swap(void **save, void *load);
+
+#endif

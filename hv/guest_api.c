@@ -1,0 +1,47 @@
+/* guest_api.c — the guest.h entry points: dispatch to the running engine. */
+#include "guest_api.h"
+
+#include <errno.h>
+
+#include "../workloads/guest.h"
+
+__thread struct guest_vcpu *guest_current;
+
+void guest_compute(fv_ns_t ns)
+{
+    if (ns > 0)
+        guest_current->be->compute(guest_current, ns);
+}
+
+void guest_block(void) { guest_current->be->block(guest_current); }
+void guest_yield(void) { guest_current->be->yield(guest_current); }
+
+int guest_set_timer(fv_ns_t when)
+{
+    if (when < 0)
+        return -EINVAL;
+    return guest_current->be->set_timer(guest_current, when);
+}
+
+void guest_sleep_until(fv_ns_t when)
+{
+    while (guest_now() < when) {
+        if (guest_set_timer(when))
+            return;
+        guest_block();
+    }
+}
+
+fv_ns_t guest_now(void) { return guest_current->be->now(guest_current); }
+void guest_work_units(uint64_t n) { guest_current->be->work_units(guest_current, n); }
+void guest_deadline_miss(void) { guest_current->be->deadline_miss(guest_current); }
+
+void guest_latency_sample(fv_ns_t ns)
+{
+    if (ns >= 0)
+        guest_current->be->latency_sample(guest_current, ns);
+}
+
+uint64_t guest_seed(void) { return guest_current->seed; }
+int guest_domid(void) { return guest_current->domid; }
+int guest_vcpuid(void) { return guest_current->vcpuid; }

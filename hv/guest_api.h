@@ -1,0 +1,34 @@
+/* guest_api.h — how guest.h calls reach an engine. Each engine fills a
+ * backend table; the engine sets guest_current to the vCPU whose context it
+ * switches into (per host thread), and every guest_* call dispatches
+ * through it. In the real engine these entry points are the hypercalls. */
+#ifndef FV_GUEST_API_H
+#define FV_GUEST_API_H
+
+#include <stdint.h>
+
+#include "fvtime.h"
+
+struct guest_vcpu;
+
+struct guest_backend {
+    void (*compute)(struct guest_vcpu *v, fv_ns_t ns);
+    void (*block)(struct guest_vcpu *v);
+    void (*yield)(struct guest_vcpu *v);
+    int (*set_timer)(struct guest_vcpu *v, fv_ns_t when);
+    fv_ns_t (*now)(struct guest_vcpu *v);
+    void (*work_units)(struct guest_vcpu *v, uint64_t n);
+    void (*deadline_miss)(struct guest_vcpu *v);
+    void (*latency_sample)(struct guest_vcpu *v, fv_ns_t ns);
+};
+
+/* Embedded first in each engine's vCPU. */
+struct guest_vcpu {
+    const struct guest_backend *be;
+    uint64_t seed;
+    int domid, vcpuid;
+};
+
+extern __thread struct guest_vcpu *guest_current;
+
+#endif

@@ -1,0 +1,228 @@
+/* metrics.c — see metrics.h. */
+#include "metrics.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
+                 fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start)
+{
+    memset(m, 0, sizeof(*m));
+    m->s = s;
+    m->nr_doms = s->nr_doms;
+    m->nr_vcpus = s->nr_units;
+    m->pcpus = s->nr_cpus;
+    m->res = res;
+    m->threshold = threshold;
+    m->sink = sink;
+    m->last_sample = start;
+    m->dom = calloc((size_t)m->nr_doms, sizeof(*m->dom));
+    m->vcpu = calloc((size_t)m->nr_vcpus, sizeof(*m->vcpu));
+    m->rows = calloc((size_t)m->nr_doms, sizeof(*m->rows));
+    m->demand = calloc((size_t)m->nr_doms, sizeof(*m->demand));
+    if (!m->dom || !m->vcpu || !m->rows || !m->demand) {
+        metrics_fini(m);
+        return -ENOMEM;
+    }
+    for (int d = 0; d < m->nr_doms; d++) {
+        m->dom[d].starve_since = -1;
+        hist_init(&res[d].wait);
+        hist_init(&res[d].wakeup);
+        hist_init(&res[d].app_latency);
+        for (int i = 0; i < s->doms[d]->nr_units; i++)
+            m->vcpu[s->doms[d]->units[i]->id].dom = d;
+    }
+    for (int v = 0; v < m->nr_vcpus; v++)
+        m->vcpu[v].since = m->vcpu[v].acct = start;
+    return 0;
+}
+
+void metrics_fini(struct metrics *m)
+{
+    free(m->dom);
+    free(m->vcpu);
+    free(m->rows);
+    free(m->demand);
+    m->dom = NULL;
+    m->vcpu = NULL;
+    m->rows = NULL;
+    m->demand = NULL;
+}
+
+/* Starvation bookkeeping: call after changing a domain's counts. */
+static void starve_update(struct metrics *m, int d, fv_ns_t now)
+{
+    struct mt_dom *md = &m->dom[d];
+    bool starving = md->nr_waiting > 0 && md->nr_running == 0;
+    if (starving && md->starve_since < 0) {
+        md->starve_since = now;
+    } else if (!starving && md->starve_since >= 0) {
+        fv_ns_t len = now - md->starve_since;
+        if (len > m->threshold) {
+            m->res[d].starvation_events++;
+            m->res[d].starved_ns += len;
+        }
+        md->starve_since = -1;
+    }
+}
+
+/* Leave the current state, accounting its time. */
+static void leave(struct metrics *m, struct mt_vcpu *v, fv_ns_t now)
+{
+    fv_ns_t span = now - v->acct;
+    struct mt_dom *md = &m->dom[v->dom];
+    if (v->state == MT_RUNNING) {
+        v->iv_cpu += span;
+        v->iv_runnable += span;
+        md->nr_running--;
+    } else if (v->state == MT_WAITING) {
+        v->iv_runnable += span;
+        md->nr_waiting--;
+    }
+    v->acct = now;
+}
+
+static void enter(struct metrics *m, struct mt_vcpu *v, enum mt_state st, fv_ns_t now)
+{
+    struct mt_dom *md = &m->dom[v->dom];
+    v->state = st;
+    v->since = v->acct = now;
+    if (st == MT_RUNNING)
+        md->nr_running++;
+    else if (st == MT_WAITING)
+        md->nr_waiting++;
+    starve_update(m, v->dom, now);
+}
+
+void metrics_wake(struct metrics *m, int vid, fv_ns_t now)
+{
+    struct mt_vcpu *v = &m->vcpu[vid];
+    if (v->state != MT_BLOCKED)
+        return;
+    leave(m, v, now);
+    v->woke = true;
+    v->iv_wakeups++;
+    enter(m, v, MT_WAITING, now);
+}
+
+void metrics_boot(struct metrics *m, int vid, fv_ns_t now)
+{
+    struct mt_vcpu *v = &m->vcpu[vid];
+    if (v->state != MT_BLOCKED)
+        return;
+    leave(m, v, now);
+    v->woke = false;
+    enter(m, v, MT_WAITING, now);
+}
+
+void metrics_run(struct metrics *m, int vid, fv_ns_t now)
+{
+    struct mt_vcpu *v = &m->vcpu[vid];
+    if (v->state == MT_RUNNING)
+        return;
+    fv_ns_t wait = now - v->since;
+    if (v->state == MT_WAITING) {
+        hist_add(&m->res[v->dom].wait, (uint64_t)wait);
+        if (v->woke)
+            hist_add(&m->res[v->dom].wakeup, (uint64_t)wait);
+    }
+    leave(m, v, now);
+    v->woke = false;
+    enter(m, v, MT_RUNNING, now);
+}
+
+void metrics_stop(struct metrics *m, int vid, fv_ns_t now, bool runnable)
+{
+    struct mt_vcpu *v = &m->vcpu[vid];
+    if (v->state != MT_RUNNING)
+        return;
+    leave(m, v, now);
+    v->woke = false;
+    enter(m, v, runnable ? MT_WAITING : MT_BLOCKED, now);
+}
+
+void metrics_block(struct metrics *m, int vid, fv_ns_t now)
+{
+    struct mt_vcpu *v = &m->vcpu[vid];
+    if (v->state != MT_WAITING)
+        return;
+    leave(m, v, now);
+    enter(m, v, MT_BLOCKED, now);
+}
+
+/* Fold every vCPU's interval counters into its domain, cutting open states
+ * at `now` so a long-running vCPU is counted in the interval it ran. */
+static void fold_interval(struct metrics *m, fv_ns_t now)
+{
+    for (int d = 0; d < m->nr_doms; d++) {
+        m->dom[d].iv_cpu = m->dom[d].iv_runnable = 0;
+        m->dom[d].iv_wakeups = 0;
+    }
+    for (int i = 0; i < m->nr_vcpus; i++) {
+        struct mt_vcpu *v = &m->vcpu[i];
+        struct mt_dom *md = &m->dom[v->dom];
+        fv_ns_t span = now - v->acct;
+        if (v->state == MT_RUNNING)
+            v->iv_cpu += span, v->iv_runnable += span;
+        else if (v->state == MT_WAITING)
+            v->iv_runnable += span;
+        v->acct = now;
+        md->iv_cpu += v->iv_cpu;
+        md->iv_runnable += v->iv_runnable;
+        md->iv_wakeups += v->iv_wakeups;
+        v->iv_cpu = v->iv_runnable = 0;
+        v->iv_wakeups = 0;
+    }
+}
+
+void metrics_sample(struct metrics *m, fv_ns_t now)
+{
+    fv_ns_t len = now - m->last_sample;
+    if (len <= 0)
+        return;
+    fold_interval(m, now);
+    for (int d = 0; d < m->nr_doms; d++) {
+        m->demand[d].dom = m->s->doms[d];
+        m->demand[d].demand = (double)m->dom[d].iv_runnable / (double)len;
+        m->demand[d].entitled = 0.0;
+    }
+    sched_core_entitle(m->s, m->demand, m->nr_doms);
+    double capacity = (double)len * m->pcpus;
+    for (int d = 0; d < m->nr_doms; d++) {
+        struct mt_dom *md = &m->dom[d];
+        struct dom_result *r = &m->res[d];
+        r->cpu_ns += md->iv_cpu;
+        r->runnable_ns += md->iv_runnable;
+        r->entitled_ns += (fv_ns_t)(m->demand[d].entitled * (double)len + 0.5);
+        m->rows[d] = (struct timeline_row){
+            .t0 = m->last_sample, .t1 = now, .dom_index = d,
+            .cpu_ns = md->iv_cpu, .cpu_share = (double)md->iv_cpu / capacity,
+            .entitled_share = m->demand[d].entitled / m->pcpus,
+            .runnable_ns = md->iv_runnable,
+            .work_units = r->work_units - md->work_at_last_sample,
+            .wakeups = md->iv_wakeups,
+        };
+        md->work_at_last_sample = r->work_units;
+    }
+    if (m->sink.rows)
+        m->sink.rows(m->sink.ctx, m->rows, m->nr_doms);
+    m->last_sample = now;
+}
+
+void metrics_finish(struct metrics *m, fv_ns_t start, fv_ns_t now)
+{
+    metrics_sample(m, now);
+    for (int d = 0; d < m->nr_doms; d++) {
+        /* An episode still open at the end counts if already too long. */
+        struct mt_dom *md = &m->dom[d];
+        if (md->starve_since >= 0 && now - md->starve_since > m->threshold) {
+            m->res[d].starvation_events++;
+            m->res[d].starved_ns += now - md->starve_since;
+        }
+        md->starve_since = -1;
+        double total = (double)(now - start) * m->pcpus;
+        m->res[d].cpu_share = total > 0 ? (double)m->res[d].cpu_ns / total : 0.0;
+        m->res[d].entitled_share = total > 0 ? (double)m->res[d].entitled_ns / total : 0.0;
+    }
+}

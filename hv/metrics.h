@@ -1,0 +1,80 @@
+/* metrics.h — what every domain received, measured from vCPU state changes.
+ * Engine-independent: an engine reports each vCPU transition (wake, run,
+ * stop, block) with its timestamp and calls metrics_sample() every sampling
+ * interval; this module turns them into the dom_result figures and the
+ * timeline rows of run.h.
+ *
+ * A vCPU is BLOCKED, WAITING (runnable, not on a pCPU) or RUNNING. A wait is
+ * the span WAITING -> RUNNING; a wake-up latency is such a wait that began
+ * with a wake from BLOCKED. A domain starves while some vCPU of it is WAITING
+ * and none is RUNNING; an episode longer than the threshold is a starvation
+ * event, and its whole length counts in starved_ns.
+ *
+ * Locking: none; the real engine serialises calls under its scheduler lock.
+ */
+#ifndef FV_METRICS_H
+#define FV_METRICS_H
+
+#include <stdbool.h>
+
+#include "run.h"
+#include "schedule.h"
+
+enum mt_state { MT_BLOCKED, MT_WAITING, MT_RUNNING };
+
+struct mt_vcpu {
+    enum mt_state state;
+    bool woke;                  /* the current wait began with a wake */
+    int dom;                    /* index into doms */
+    fv_ns_t since;              /* start of the current state (waits) */
+    fv_ns_t acct;               /* time accounted up to (interval cuts) */
+    fv_ns_t iv_cpu, iv_runnable;/* this sampling interval */
+    uint64_t iv_wakeups;
+};
+
+struct mt_dom {
+    int nr_running, nr_waiting;
+    fv_ns_t starve_since;       /* -1 when not starving */
+    fv_ns_t iv_cpu, iv_runnable;
+    uint64_t iv_wakeups, iv_work, work_at_last_sample;
+};
+
+struct metrics {
+    struct scheduler *s;        /* for entitlement */
+    int nr_doms, nr_vcpus, pcpus;
+    struct dom_result *res;     /* [nr_doms], the output */
+    struct mt_dom *dom;
+    struct mt_vcpu *vcpu;       /* by sched unit id */
+    fv_ns_t threshold;
+    fv_ns_t last_sample;
+    struct timeline_sink sink;
+    struct timeline_row *rows;  /* scratch, [nr_doms] */
+    struct sched_demand *demand;/* scratch, [nr_doms] */
+};
+
+/* res[] must already hold names/ids; units are s->units (dom index = the
+ * domain's index in s->doms, which must match res[]). */
+int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
+                 fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start);
+void metrics_fini(struct metrics *m);
+
+void metrics_wake(struct metrics *m, int vid, fv_ns_t now);     /* BLOCKED -> WAITING */
+void metrics_boot(struct metrics *m, int vid, fv_ns_t now);     /* the same, not a wake-up */
+void metrics_run(struct metrics *m, int vid, fv_ns_t now);      /* WAITING -> RUNNING */
+void metrics_stop(struct metrics *m, int vid, fv_ns_t now, bool runnable); /* RUNNING -> WAITING|BLOCKED */
+void metrics_block(struct metrics *m, int vid, fv_ns_t now);    /* WAITING -> BLOCKED */
+
+static inline void metrics_work(struct metrics *m, int vid, uint64_t n)
+{
+    int d = m->vcpu[vid].dom;
+    m->res[d].work_units += n;
+}
+
+/* Close the interval [last_sample, now): entitlement, timeline rows. */
+void metrics_sample(struct metrics *m, fv_ns_t now);
+/* Close everything at the end of the run (open waits and starvation
+ * episodes count up to `now`), fill cpu_share/entitled_share over
+ * `duration` (= now - start). */
+void metrics_finish(struct metrics *m, fv_ns_t start, fv_ns_t now);
+
+#endif
