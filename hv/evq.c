@@ -56,8 +56,7 @@ int evq_init(struct evq *q)
 
 void evq_fini(struct evq *q)
 {
-    for (int64_t i = 0; i < q->len; i++)
-        q->heap[i]->heap_idx = -1;
+    /* The timers are not touched: their owners may already be gone. */
     free(q->heap);
     q->heap = NULL;
     q->len = q->cap = 0;

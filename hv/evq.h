@@ -19,6 +19,7 @@ struct evq {
 };
 
 int evq_init(struct evq *q);
+/* Free the queue. Armed timers are left as they are (not written). */
 void evq_fini(struct evq *q);
 /* Arm (or re-arm) t at `when`. Returns 0 or -ENOMEM. */
 int evq_push(struct evq *q, struct sched_timer *t, fv_ns_t when);

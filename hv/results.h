@@ -25,7 +25,9 @@ struct results;
 struct results *results_open(const struct scenario *s, const char *out, const char *root,
                              char *err, size_t errlen);
 const char *results_dir(const struct results *r);
-/* A sink that appends rows to timeline.csv. */
+/* A sink that appends rows to timeline.csv (buffered; not thread-safe: the
+ * engine calls it from one thread at a time). Rows whose dom_index is not a
+ * domain of the scenario are dropped. */
 struct timeline_sink results_timeline_sink(struct results *r);
 /* Write summary.json and wakeup-latency.csv, close timeline.csv (renaming
  * every file into place). Returns 0 or -errno. */
@@ -41,5 +43,11 @@ int results_plot(const char *dir, FILE *log);
 
 /* Write `len` bytes to dir/name atomically (temp file + fsync + rename). */
 int results_write_atomic(const char *dir, const char *name, const char *data, size_t len);
+
+/* The two files results_finish writes, separately (for tools and tests that
+ * have a run_result but no open results): dir/summary.json and
+ * dir/wakeup-latency.csv, each atomically. Return 0 or -errno. */
+int results_write_summary(const char *dir, const struct run_result *rr);
+int results_write_wakeup_csv(const char *dir, const struct run_result *rr);
 
 #endif

@@ -26,7 +26,8 @@ struct dom_result {
     struct fv_hist wakeup;          /* blocked-wake-to-running, ns */
     struct fv_hist app_latency;     /* guest_latency_sample() */
     uint64_t work_units;
-    uint64_t deadline_misses;
+    uint64_t deadline_misses;       /* reported by the guest (its own deadlines) */
+    uint64_t sched_deadline_misses; /* reported by the policy (reservations, rtds) */
     fv_ns_t starved_ns;             /* total length of starvation episodes */
     uint64_t starvation_events;     /* episodes longer than the threshold */
     fv_ns_t backend_cpu_ns;         /* work done on its behalf elsewhere */

@@ -74,4 +74,11 @@ int scn_parse_duration(const char *s, fv_ns_t *out);
 int scn_parse_size(const char *s, uint64_t *out);
 int scn_parse_count(const char *s, int64_t *out);
 
+/* The inverse, exact (never rounded): the largest unit that divides the
+ * value, "30ms", "1500us", "123ns", "64MiB", "0B". Returns buf, which holds
+ * at least SCN_FMT_MAX bytes. */
+#define SCN_FMT_MAX 32
+const char *scn_format_duration(fv_ns_t ns, char *buf, size_t len);
+const char *scn_format_size(uint64_t bytes, char *buf, size_t len);
+
 #endif

@@ -164,12 +164,13 @@ void sched_core_destroy(struct scheduler *s)
     if (!s)
         return;
     const struct sched_ops *ops = s->ops;
+    /* Every unit is removed before any is freed: a policy's remove_unit
+     * may walk its own lists of the others. */
+    for (int i = 0; ops->remove_unit && i < s->nr_units; i++)
+        ops->remove_unit(s, s->units[i]);
     for (int i = 0; i < s->nr_units; i++) {
-        struct sched_unit *u = s->units[i];
-        if (ops->remove_unit)
-            ops->remove_unit(s, u);
-        ops->free_udata(s, u);
-        free(u);
+        ops->free_udata(s, s->units[i]);
+        free(s->units[i]);
     }
     for (int i = 0; i < s->nr_doms; i++) {
         struct sched_domain *d = s->doms[i];

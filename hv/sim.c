@@ -62,6 +62,7 @@ struct sim {
     struct sim_pcpu *pcpu;
     struct sim_vcpu *vcpu;          /* by unit id */
     fv_cpumask_t tickled;
+    bool closing;                   /* tearing down: timers are ignored */
     struct fv_ctx engine_ctx;
     struct metrics m;
     struct dom_result *res;
@@ -80,13 +81,20 @@ static void core_tickle(void *ctx, int cpu) { cpumask_set(&((struct sim *)ctx)->
 static void core_timer_set(void *ctx, struct sched_timer *t, fv_ns_t when)
 {
     struct sim *sim = ctx;
+    if (sim->closing)
+        return;
     if (when < sim->now)
         when = sim->now;            /* the past is now: fire next */
     if (evq_push(&sim->q, t, when))
         sim->oom = true;
 }
 
-static void core_timer_stop(void *ctx, struct sched_timer *t) { evq_cancel(&((struct sim *)ctx)->q, t); }
+static void core_timer_stop(void *ctx, struct sched_timer *t)
+{
+    struct sim *sim = ctx;
+    if (!sim->closing)
+        evq_cancel(&sim->q, t);
+}
 
 static const struct sched_core_ops sim_core_ops = {
     .now = core_now, .tickle = core_tickle,
@@ -344,9 +352,11 @@ static void sim_free(struct sim *sim)
         }
     }
     metrics_fini(&sim->m);
-    /* The scheduler may still hold armed policy timers: drop the queue first. */
-    evq_fini(&sim->q);
+    /* Policies may arm or stop timers while they tear down; the queue is
+     * going away, so the core services ignore them from here on. */
+    sim->closing = true;
     sched_core_destroy(sim->s);
+    evq_fini(&sim->q);
     free(sim->vcpu);
     free(sim->pcpu);
 }
@@ -438,6 +448,8 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
     loop(&sim, o ? o->stop : NULL);
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
+    for (int i = 0; i < sim.s->nr_units; i++)
+        sim.res[sim.vcpu[i].dom_index].sched_deadline_misses += sim.s->units[i]->deadline_misses;
 
     *out = (struct run_result){
         .scn = scn, .policy = scn->policy->name, .engine = "sim", .seed = scn->seed,

@@ -92,6 +92,9 @@ struct sched_unit {
     bool runnable;              /* not blocked/offline (core-owned) */
     fv_ns_t state_since;        /* when runnable/is_running last changed */
     fv_cpumask_t affinity;      /* hard affinity (core-owned) */
+    uint64_t deadline_misses;   /* policy-owned: reservation deadlines this
+                                   unit missed (rtds); the core reports the
+                                   per-domain sum as sched_deadline_misses */
     void *priv;                 /* the policy's per-vCPU data */
 };
 

@@ -161,7 +161,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, char **owne
     };
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         char *kv = NULL;
         switch (c) {
         case 'e':

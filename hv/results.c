@@ -1,0 +1,601 @@
+/* results.c — a run's results directory (see results.h, DESIGN §7).
+ *
+ * Every file is first written as NAME.tmp in the same directory, flushed,
+ * fsync'd and renamed over NAME: rename within one file system is atomic, so
+ * a reader (or a crash) sees either the old file, the new one, or none — never
+ * a half-written one. The directory is fsync'd after each rename so the new
+ * name itself survives a power loss.
+ *
+ * Domain names are written into the CSV files with ',', '"' and whitespace
+ * replaced by '_': the CSVs are read by gnuplot, which splits on commas and
+ * receives the list of domains as a space-separated word list.
+ */
+#include "results.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef FV_VERSION
+#define FV_VERSION "0.1.0"
+#endif
+
+#define TIMELINE_HEADER "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups\n"
+#define TABLE_MAX_ROWS 20
+
+/* A file being written under its temporary name. */
+struct afile {
+    FILE *f;
+    char tmp[PATH_MAX];
+    char final[PATH_MAX];
+};
+
+struct results {
+    char dir[PATH_MAX];
+    const struct scenario *scn;
+    struct afile tl;                /* timeline.csv.tmp while open */
+    int tl_err;                     /* first write error on the timeline */
+};
+
+/* ---- paths and atomic files ------------------------------------------------ */
+
+static int path_join(char *buf, size_t n, const char *a, const char *b)
+{
+    int len = snprintf(buf, n, "%s/%s", a, b);
+    return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+static int mkdir_p(const char *path)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0)
+        return -EINVAL;
+    if (len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    /* Create each prefix in turn; existing ones are fine. */
+    for (char *p = buf + 1; ; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0777) < 0 && errno != EEXIST)
+            return -errno;
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
+}
+
+/* Best effort: make the renames in `dir` durable. Not every file system
+ * supports fsync on a directory, and the data itself is already safe. */
+static void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+static int afile_open(struct afile *af, const char *dir, const char *name)
+{
+    int err = path_join(af->final, sizeof(af->final), dir, name);
+    if (err)
+        return err;
+    if (snprintf(af->tmp, sizeof(af->tmp), "%s.tmp", af->final) >= (int)sizeof(af->tmp))
+        return -ENAMETOOLONG;
+    af->f = fopen(af->tmp, "we");
+    return af->f ? 0 : -errno;
+}
+
+static void afile_abort(struct afile *af)
+{
+    if (!af->f)
+        return;
+    fclose(af->f);
+    af->f = NULL;
+    unlink(af->tmp);
+}
+
+/* Flush, fsync and rename into place; on any error the temp file goes. */
+static int afile_commit(struct afile *af)
+{
+    int err = 0;
+    if (fflush(af->f) != 0)
+        err = -errno;
+    else if (ferror(af->f))
+        err = -EIO;                 /* an earlier write failed; errno is long gone */
+    else if (fsync(fileno(af->f)) < 0)
+        err = -errno;
+    if (fclose(af->f) != 0 && !err)
+        err = -errno;
+    af->f = NULL;
+    if (!err && rename(af->tmp, af->final) < 0)
+        err = -errno;
+    if (err) {
+        unlink(af->tmp);
+        return err;
+    }
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", af->final);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = '\0';
+        fsync_dir(dir);
+    }
+    return 0;
+}
+
+int results_write_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+    struct afile af;
+    int err = afile_open(&af, dir, name);
+    if (err)
+        return err;
+    if (len && fwrite(data, 1, len, af.f) != len) {
+        err = errno ? -errno : -EIO;
+        afile_abort(&af);
+        return err;
+    }
+    return afile_commit(&af);
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+static const char *scn_policy_name(const struct scenario *s)
+{
+    return s->policy && s->policy->name ? s->policy->name : "unknown";
+}
+
+/* results/<scenario>/<stamp>-<policy>-<engine>[-N]: mkdir() itself decides
+ * which suffix is free, so two runs started in the same second never share a
+ * directory. */
+static int make_stamped_dir(const struct scenario *s, const char *root, char *dir, size_t n)
+{
+    char base[PATH_MAX], stamp[32];
+    /* The name becomes a path component: it must not climb out of root. */
+    if (!s->name[0] || strchr(s->name, '/') || !strcmp(s->name, ".") || !strcmp(s->name, ".."))
+        return -EINVAL;
+    if (snprintf(base, sizeof(base), "%s/%s", root ? root : "results", s->name) >= (int)sizeof(base))
+        return -ENAMETOOLONG;
+    int err = mkdir_p(base);
+    if (err)
+        return err;
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!gmtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm))
+        return -EINVAL;
+    const char *engine = s->engine[0] ? s->engine : "sim";
+    for (int i = 0; i < 10000; i++) {
+        int len = i == 0
+            ? snprintf(dir, n, "%s/%s-%s-%s", base, stamp, scn_policy_name(s), engine)
+            : snprintf(dir, n, "%s/%s-%s-%s-%d", base, stamp, scn_policy_name(s), engine, i);
+        if (len < 0 || (size_t)len >= n)
+            return -ENAMETOOLONG;
+        if (mkdir(dir, 0777) == 0)
+            return 0;
+        if (errno != EEXIST)
+            return -errno;
+    }
+    return -EEXIST;
+}
+
+static int write_scenario_yaml(const struct results *r)
+{
+    struct afile af;
+    int err = afile_open(&af, r->dir, "scenario.yaml");
+    if (err)
+        return err;
+    err = scenario_write_yaml(r->scn, af.f);
+    if (err) {
+        afile_abort(&af);
+        return err;
+    }
+    return afile_commit(&af);
+}
+
+static int open_timeline(struct results *r)
+{
+    int err = afile_open(&r->tl, r->dir, "timeline.csv");
+    if (err)
+        return err;
+    if (fputs(TIMELINE_HEADER, r->tl.f) == EOF) {
+        afile_abort(&r->tl);
+        return -EIO;
+    }
+    return 0;
+}
+
+/* Fill r->dir and create it with plots/; *what names the failing step. */
+static int make_dirs(struct results *r, const char *out, const char *root, const char **what)
+{
+    int err;
+    *what = "cannot create directory";
+    if (out) {
+        if (snprintf(r->dir, sizeof(r->dir), "%s", out) >= (int)sizeof(r->dir))
+            return -ENAMETOOLONG;
+        err = mkdir_p(r->dir);
+    } else {
+        err = make_stamped_dir(r->scn, root, r->dir, sizeof(r->dir));
+    }
+    if (err)
+        return err;
+    char plots[PATH_MAX];
+    err = path_join(plots, sizeof(plots), r->dir, "plots");
+    return err ? err : mkdir_p(plots);
+}
+
+/* Undo make_dirs for a directory of our own naming, so a failed open leaves
+ * no empty run behind (rmdir refuses anything not empty: nothing is lost). */
+static void remove_stamped_dir(const char *dir)
+{
+    char plots[PATH_MAX];
+    if (path_join(plots, sizeof(plots), dir, "plots") == 0)
+        rmdir(plots);
+    rmdir(dir);
+}
+
+struct results *results_open(const struct scenario *s, const char *out, const char *root,
+                             char *err, size_t errlen)
+{
+    struct results *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(err, errlen, "results: out of memory");
+        return NULL;
+    }
+    r->scn = s;
+    const char *what;
+    int e = make_dirs(r, out, root, &what);
+    if (!e) {
+        what = "cannot write scenario.yaml";
+        e = write_scenario_yaml(r);
+    }
+    if (!e) {
+        what = "cannot create timeline.csv";
+        e = open_timeline(r);
+    }
+    if (e) {
+        snprintf(err, errlen, "%s: %s: %s", r->dir[0] ? r->dir : (out ? out : "results"),
+                 what, strerror(-e));
+        if (!out && r->dir[0])
+            remove_stamped_dir(r->dir);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+const char *results_dir(const struct results *r)
+{
+    return r->dir;
+}
+
+/* ---- timeline ----------------------------------------------------------------- */
+
+/* Copy a domain name for a CSV field (see the top of the file). */
+static void csv_name(char *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++) {
+        unsigned char c = (unsigned char)src[i];
+        dst[i] = (c == ',' || c == '"' || c <= ' ' || c == 0x7f) ? '_' : (char)c;
+    }
+    dst[i] = '\0';
+}
+
+/* Seconds with at least 3 and at most 9 decimals, exact (no float rounding):
+ * 0.100, 1.000250. */
+static void fmt_seconds(char *buf, size_t n, fv_ns_t ns)
+{
+    const char *sign = ns < 0 ? "-" : "";
+    uint64_t v = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
+    int len = snprintf(buf, n, "%s%" PRIu64 ".%09" PRIu64, sign, v / 1000000000u, v % 1000000000u);
+    if (len < 0 || (size_t)len >= n)
+        return;
+    char *dot = strchr(buf, '.');
+    char *end = buf + len;
+    while (end > dot + 4 && end[-1] == '0')
+        end--;
+    *end = '\0';
+}
+
+static void timeline_rows(void *ctx, const struct timeline_row *rows, int n)
+{
+    struct results *r = ctx;
+    if (!r->tl.f)
+        return;
+    for (int i = 0; i < n; i++) {
+        const struct timeline_row *row = &rows[i];
+        char t[40], name[SCN_NAME_MAX];
+        if (row->dom_index < 0 || row->dom_index >= r->scn->nr_domains)
+            continue;               /* not a domain of this scenario: nothing to name it by */
+        fmt_seconds(t, sizeof(t), row->t1);
+        csv_name(name, sizeof(name), r->scn->domains[row->dom_index].name);
+        if (fprintf(r->tl.f, "%s,%s,%" PRId64 ",%.6f,%.6f,%" PRId64 ",%" PRIu64 ",%" PRIu64 "\n",
+                    t, name, (int64_t)row->cpu_ns, row->cpu_share, row->entitled_share,
+                    (int64_t)row->runnable_ns, row->work_units, row->wakeups) < 0 && !r->tl_err)
+            r->tl_err = errno ? -errno : -EIO;
+    }
+}
+
+struct timeline_sink results_timeline_sink(struct results *r)
+{
+    return (struct timeline_sink){ .rows = timeline_rows, .ctx = r };
+}
+
+static int close_timeline(struct results *r)
+{
+    if (!r->tl.f)
+        return 0;
+    if (r->tl_err) {
+        /* Keep what was written before the error rather than lose it all. */
+        int err = r->tl_err;
+        (void)afile_commit(&r->tl);
+        return err;
+    }
+    return afile_commit(&r->tl);
+}
+
+/* ---- summary.json ----------------------------------------------------------- */
+
+/* json_integer is signed 64-bit; a larger unsigned value (a huge seed) is
+ * kept exactly as a string of digits rather than wrapped negative. */
+static json_t *ju64(uint64_t v)
+{
+    if (v <= (uint64_t)INT64_MAX)
+        return json_integer((json_int_t)v);
+    char buf[24];
+    snprintf(buf, sizeof(buf), "%" PRIu64, v);
+    return json_string(buf);
+}
+
+static json_t *json_pct(const struct fv_hist *h)
+{
+    return json_pack("{s:I, s:I, s:I}",
+                     "p50", (json_int_t)hist_quantile(h, 0.50),
+                     "p99", (json_int_t)hist_quantile(h, 0.99),
+                     "max", (json_int_t)(h->count ? h->max : 0));
+}
+
+/* Device figures: the devices are not modelled yet, so all zeros, but the
+ * fields are part of the interface and present already. */
+static json_t *json_zero_pct(void)
+{
+    return json_pack("{s:I, s:I, s:I}", "p50", (json_int_t)0, "p99", (json_int_t)0,
+                     "max", (json_int_t)0);
+}
+
+static json_t *json_net(void)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "tx_pkts", (json_int_t)0,
+                     "rx_pkts", (json_int_t)0, "tx_bytes", (json_int_t)0,
+                     "rx_bytes", (json_int_t)0, "drops", (json_int_t)0,
+                     "latency_ns", json_zero_pct());
+}
+
+static json_t *json_blk(void)
+{
+    return json_pack("{s:I, s:I, s:I, s:o}", "reads", (json_int_t)0, "writes", (json_int_t)0,
+                     "bytes", (json_int_t)0, "latency_ns", json_zero_pct());
+}
+
+static json_t *json_domain(const struct dom_result *d)
+{
+    return json_pack(
+        "{s:s, s:i, s:i, s:I, s:I, s:f, s:f, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
+        " s:o, s:o, s:I, s:o, s:I, s:I, s:I}",
+        "name", d->name, "id", d->id, "vcpus", d->vcpus, "weight", (json_int_t)d->weight,
+        "cpu_ns", (json_int_t)d->cpu_ns, "cpu_share", d->cpu_share,
+        "entitled_share", d->entitled_share,
+        "wait_ns", json_pct(&d->wait), "wakeup_latency_ns", json_pct(&d->wakeup),
+        "work_units", (json_int_t)d->work_units, "deadline_misses", (json_int_t)d->deadline_misses,
+        "starved_ns", (json_int_t)d->starved_ns,
+        "starvation_events", (json_int_t)d->starvation_events,
+        "backend_cpu_ns", (json_int_t)d->backend_cpu_ns,
+        "net", json_net(), "blk", json_blk(),
+        /* additions to the DESIGN fields */
+        "cap", (json_int_t)d->cap, "app_latency_ns", json_pct(&d->app_latency),
+        "entitled_ns", (json_int_t)d->entitled_ns, "runnable_ns", (json_int_t)d->runnable_ns,
+        "sched_deadline_misses", (json_int_t)d->sched_deadline_misses);
+}
+
+/* The host's CPU model from /proc/cpuinfo, or "unknown" (e.g. on hosts whose
+ * cpuinfo has no "model name" line). */
+static void host_cpu_model(char *buf, size_t n)
+{
+    snprintf(buf, n, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "re");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof(line), f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) != 0 || !colon)
+            continue;
+        colon++;
+        colon += strspn(colon, " \t");
+        colon[strcspn(colon, "\n")] = '\0';
+        if (*colon)
+            snprintf(buf, n, "%s", colon);
+        break;
+    }
+    fclose(f);
+}
+
+static json_t *json_host(void)
+{
+    char model[256];
+    host_cpu_model(model, sizeof(model));
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    return json_pack("{s:s, s:I}", "cpu_model", model, "cpus", (json_int_t)(cpus > 0 ? cpus : 1));
+}
+
+static json_t *json_domains(const struct run_result *rr)
+{
+    json_t *a = json_array();
+    for (int i = 0; a && i < rr->nr_doms; i++) {
+        if (json_array_append_new(a, json_domain(&rr->doms[i])) < 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+static json_t *json_summary(const struct run_result *rr)
+{
+    const struct scenario *s = rr->scn;
+    const char *policy = rr->policy ? rr->policy : s ? scn_policy_name(s) : "unknown";
+    const char *engine = rr->engine ? rr->engine : s ? s->engine : "unknown";
+    return json_pack(
+        "{s:s, s:s, s:s, s:o, s:I, s:i, s:b, s:o,"
+        " s:{s:f, s:f}, s:{s:I, s:I},"
+        " s:s, s:I, s:I, s:f, s:o, s:s}",
+        "scenario", s ? s->name : "", "engine", engine, "policy", policy,
+        "seed", ju64(rr->seed), "duration_ns", (json_int_t)rr->duration_ns,
+        "pcpus", rr->pcpus, "complete", (int)rr->complete, "domains", json_domains(rr),
+        "fairness", "jain", rr->jain, "min_normalized_share", rr->min_normalized_share,
+        "starvation", "threshold_ns", (json_int_t)rr->starvation_threshold_ns,
+        "events", (json_int_t)rr->starvation_events,
+        /* additions to the DESIGN fields */
+        "mode", s && s->mode[0] ? s->mode : "density",
+        "events", (json_int_t)rr->events, "schedules", (json_int_t)rr->schedules,
+        "wall_s", rr->wall_s, "host", json_host(), "fairvisor_version", FV_VERSION);
+}
+
+/* Write summary.json into dir. -EINVAL if a field cannot be encoded (a name
+ * that is not UTF-8). */
+int results_write_summary(const char *dir, const struct run_result *rr)
+{
+    json_t *root = json_summary(rr);
+    if (!root)
+        return -EINVAL;
+    /* 12 significant digits: shares print as 0.25, not 0.25000000000000000. */
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    json_decref(root);
+    if (!text)
+        return -ENOMEM;
+    size_t len = strlen(text);
+    text[len] = '\n';               /* replaces the NUL: a text file ends with a newline */
+    int err = results_write_atomic(dir, "summary.json", text, len + 1);
+    free(text);
+    return err;
+}
+
+/* ---- wakeup-latency.csv --------------------------------------------------------- */
+
+static void write_cdf(FILE *f, const struct dom_result *d)
+{
+    char name[sizeof(d->name)];
+    csv_name(name, sizeof(name), d->name);
+    uint64_t cum = 0;
+    for (int b = 0; b < FV_HIST_BUCKETS && cum < d->wakeup.count; b++) {
+        if (!d->wakeup.b[b])
+            continue;
+        cum += d->wakeup.b[b];
+        uint64_t hi = hist_bucket_hi(b);
+        fprintf(f, "%s,%" PRIu64 ",%.6f\n", name, hi < d->wakeup.max ? hi : d->wakeup.max,
+                (double)cum / (double)d->wakeup.count);
+    }
+}
+
+/* Write wakeup-latency.csv into dir: per domain with samples, one CDF point
+ * per non-empty histogram bucket. */
+int results_write_wakeup_csv(const char *dir, const struct run_result *rr)
+{
+    struct afile af;
+    int err = afile_open(&af, dir, "wakeup-latency.csv");
+    if (err)
+        return err;
+    fputs("domain,latency_ns,cdf\n", af.f);
+    for (int i = 0; i < rr->nr_doms; i++)
+        if (rr->doms[i].wakeup.count)
+            write_cdf(af.f, &rr->doms[i]);
+    return afile_commit(&af);   /* reports any write error (ferror) */
+}
+
+/* ---- finish / close ---------------------------------------------------------- */
+
+int results_finish(struct results *r, const struct run_result *rr)
+{
+    /* Each file is attempted even if an earlier one failed: keep what we can. */
+    int err = results_write_summary(r->dir, rr);
+    int e2 = results_write_wakeup_csv(r->dir, rr);
+    int e3 = close_timeline(r);
+    return err ? err : e2 ? e2 : e3;
+}
+
+void results_close(struct results *r)
+{
+    if (!r)
+        return;
+    /* Crash / interrupt path: results_finish never ran, keep the rows. */
+    (void)close_timeline(r);
+    free(r);
+}
+
+/* ---- the summary table -------------------------------------------------------- */
+
+static double ms(uint64_t ns)
+{
+    return (double)ns / 1e6;
+}
+
+static int name_width(const struct run_result *rr, int rows)
+{
+    int w = (int)strlen("domain");
+    for (int i = 0; i < rows; i++) {
+        int len = (int)strnlen(rr->doms[i].name, sizeof(rr->doms[i].name));
+        if (len > w)
+            w = len;
+    }
+    return w;
+}
+
+static void print_row(FILE *f, const struct dom_result *d, int w)
+{
+    char norm[32];
+    if (d->entitled_share > 0)
+        snprintf(norm, sizeof(norm), "%.2f", d->cpu_share / d->entitled_share);
+    else
+        snprintf(norm, sizeof(norm), "-");
+    fprintf(f, "%-*s  %7.1f  %12.1f  %6s  %13.3f  %15.3f  %12" PRIu64 "  %8" PRIu64
+               "  %16" PRIu64 "\n",
+            w, d->name, d->cpu_share * 100, d->entitled_share * 100, norm,
+            ms(hist_quantile(&d->wait, 0.99)), ms(hist_quantile(&d->wakeup, 0.99)),
+            d->work_units, d->deadline_misses, d->starvation_events);
+}
+
+void results_print_table(const struct run_result *rr, FILE *f)
+{
+    const struct scenario *s = rr->scn;
+    fprintf(f, "scenario %s  policy %s  engine %s  %g s  %d pCPUs  seed %" PRIu64 "\n",
+            s ? s->name : "?", rr->policy ? rr->policy : "?", rr->engine ? rr->engine : "?",
+            (double)rr->duration_ns / 1e9, rr->pcpus, rr->seed);
+    int rows = rr->nr_doms < TABLE_MAX_ROWS ? rr->nr_doms : TABLE_MAX_ROWS;
+    int w = name_width(rr, rows);
+    fprintf(f, "%-*s  %7s  %12s  %6s  %13s  %15s  %12s  %8s  %16s\n", w, "domain", "cpu %",
+            "entitled %", "norm", "wait p99 (ms)", "wakeup p99 (ms)", "work units", "misses",
+            "starved (events)");
+    for (int i = 0; i < rows; i++)
+        print_row(f, &rr->doms[i], w);
+    if (rr->nr_doms > rows)
+        fprintf(f, "... %d more domains (see summary.json)\n", rr->nr_doms - rows);
+    fprintf(f, "fairness: jain %.3f  min normalized share %.2f  starvation events %" PRIu64 "\n",
+            rr->jain, rr->min_normalized_share, rr->starvation_events);
+    if (!rr->complete)
+        fprintf(f, "INTERRUPTED: partial results\n");
+}

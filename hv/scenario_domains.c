@@ -1,0 +1,548 @@
+/* scenario_domains.c — the scenario keys that depend on other keys: `sched`
+ * (whose keys are the chosen policy's schema), `domains` (count expansion,
+ * ranges from the policy's per-domain schema, workloads by their own
+ * schema), arinc653 windows (which name domains), and the policy's own
+ * checks of the result.
+ */
+#include "scenario_priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- sched ---------------------------------------------------------------- */
+
+const struct scn_gp_field scn_gp_fields[] = {
+    { "tslice", offsetof(struct sched_global_params, tslice) },
+    { "ratelimit", offsetof(struct sched_global_params, ratelimit) },
+    { "frame", offsetof(struct sched_global_params, frame) },
+    { NULL, 0 },
+};
+
+const struct scn_gp_field *scn_gp_field_find(const char *name)
+{
+    for (const struct scn_gp_field *g = scn_gp_fields; g->name; g++)
+        if (strcmp(g->name, name) == 0)
+            return g;
+    return NULL;
+}
+
+/* arinc653's windows are a list, which a flat param schema cannot describe:
+ * a policy takes them when its schema has `frame` (or names `windows`). */
+bool scn_policy_has_windows(const struct sched_ops *ops)
+{
+    return sched_param_find(ops->global_params, "frame") ||
+           sched_param_find(ops->global_params, "windows");
+}
+
+static int parse_nothing(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)c, (void)f, (void)node, (void)obj;
+    return 0;       /* resolved before the table was built */
+}
+
+static int note_windows(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)f, (void)obj;
+    c->windows_node = node;     /* resolved once the domains are known */
+    return 0;
+}
+
+/* A key another policy takes: name the policy rather than say "unknown",
+ * since the usual cause is a changed policy (sched.policy=rtds). */
+static int sched_unknown(struct scn_ctx *c, const struct scn_mapping *m, int key, const char *name)
+{
+    for (int i = 0; sched_policies[i]; i++) {
+        const struct sched_ops *o = sched_policies[i];
+        if (sched_param_find(o->global_params, name) ||
+            (strcmp(name, "windows") == 0 && scn_policy_has_windows(o))) {
+            char keys[512];
+            return scn_fail(c, key, "%s is not a parameter of policy %s (expected one of: %s)",
+                            name, c->s->policy->name, scn_keys_list(m, keys, sizeof(keys)));
+        }
+    }
+    return scn_unknown_key(c, m, key, name);
+}
+
+/* The sched: table of a policy: policy, its schema's keys, windows. */
+static int sched_fields(struct scn_ctx *c, const struct sched_ops *ops, struct scn_field *fields,
+                        int *n)
+{
+    fields[0] = (struct scn_field){ .name = "policy", .type = SCN_T_CUSTOM, .parse = parse_nothing };
+    *n = 1;
+    for (const struct sched_param_desc *d = ops->global_params; d && d->name; d++) {
+        if (strcmp(d->name, "windows") == 0)
+            continue;
+        const struct scn_gp_field *g = scn_gp_field_find(d->name);
+        if (!g || d->kind != SCHED_PARAM_NS || *n >= SCN_MAX_FIELDS - 1)
+            return scn_fail(c, c->sched_node, "policy %s has a parameter %s that the scenario "
+                            "loader cannot store (expected a duration named tslice, ratelimit "
+                            "or frame)", ops->name, d->name);
+        fields[(*n)++] = (struct scn_field){
+            .name = d->name, .type = SCN_T_NS, .off = offsetof(struct scenario, gp) + g->off,
+            .size = sizeof(fv_ns_t), .min = d->min, .max = d->max,
+        };
+    }
+    if (scn_policy_has_windows(ops))
+        fields[(*n)++] = (struct scn_field){ .name = "windows", .type = SCN_T_CUSTOM,
+                                             .parse = note_windows };
+    return 0;
+}
+
+static int unknown_policy(struct scn_ctx *c, int node, const char *v)
+{
+    char list[256] = "";
+    for (int i = 0; sched_policies[i]; i++) {
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", sched_policies[i]->name);
+    }
+    return scn_fail(c, node, "unknown policy \"%s\" (expected one of: %s)", v, list);
+}
+
+int scn_parse_sched(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)f;
+    struct scenario *s = obj;
+    c->sched_node = node;
+    int pol = scn_map_get(c, node, "policy");
+    if (pol) {
+        const char *v;
+        int rc = scn_scalar(c, pol, "policy", "a policy name such as credit", &v);
+        if (rc)
+            return rc;
+        if (!(s->policy = sched_find(v)))
+            return unknown_policy(c, pol, v);
+        sched_global_defaults(s->policy, &s->gp);
+    }
+    struct scn_field fields[SCN_MAX_FIELDS];
+    int n, rc = sched_fields(c, s->policy, fields, &n);
+    if (rc)
+        return rc;
+    struct scn_mapping m = { "sched", "sched: { policy: NAME, ... }", fields, n, sched_unknown };
+    return scn_parse_mapping(c, &m, node, s);
+}
+
+/* ---- arinc653 windows ------------------------------------------------------ */
+
+static int parse_window_domain(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    struct sched_window *w = obj;
+    const char *v;
+    int rc = scn_scalar(c, node, f->name, "a domain name", &v);
+    if (rc)
+        return rc;
+    const struct scenario *s = c->s;
+    for (int i = 0; i < s->nr_domains; i++)
+        if (strcmp(s->domains[i].name, v) == 0)
+            return w->domid = s->domains[i].id, 0;
+    return scn_fail(c, node, "unknown domain \"%s\" in window (expected the name of a domain "
+                    "after count expansion, such as %s)", v, s->domains[0].name);
+}
+
+int scn_parse_windows(struct scn_ctx *c)
+{
+    static const struct scn_field fields[] = {
+        { .name = "domain", .type = SCN_T_CUSTOM, .parse = parse_window_domain,
+          .absent = scn_missing, .hint = "domain: NAME" },
+        { .name = "length", .type = SCN_T_NS, SCN_FLD(struct sched_window, length), .min = 1,
+          .max = INT64_MAX, .absent = scn_missing, .hint = "length: DURATION such as 5ms" },
+    };
+    static const struct scn_mapping m = { "window", "{ domain: NAME, length: DURATION }",
+                                          fields, 2, NULL };
+    if (!c->windows_node)
+        return 0;
+    yaml_node_t *n = scn_node(c, c->windows_node);
+    if (n->type != YAML_SEQUENCE_NODE)
+        return scn_fail(c, c->windows_node, "windows is not a list "
+                        "(expected a list such as [{ domain: NAME, length: 5ms }])");
+    long nr = n->data.sequence.items.top - n->data.sequence.items.start;
+    if (nr > SCHED_MAX_WINDOWS)
+        return scn_fail(c, c->windows_node, "windows has %ld entries (expected at most %d)", nr,
+                        SCHED_MAX_WINDOWS);
+    struct sched_global_params *gp = &c->s->gp;
+    for (long i = 0; i < nr; i++) {
+        struct sched_window w = { 0 };
+        int rc = scn_parse_mapping(c, &m, scn_node(c, c->windows_node)->data.sequence.items.start[i],
+                                   &w);
+        if (rc)
+            return rc;
+        gp->windows[i].domid = w.domid;
+        gp->windows[i].length = w.length;
+    }
+    gp->nr_windows = (int)nr;
+    return 0;
+}
+
+/* ---- workloads ------------------------------------------------------------ */
+
+/* A domain entry before count expansion. */
+struct dom_tmpl {
+    struct scn_domain d;
+    int64_t count;          /* 0: no count key */
+};
+
+static int kind_error(struct scn_ctx *c, int node, const char *v)
+{
+    char list[256] = "";
+    for (int i = 0; workload_kinds[i]; i++) {
+        size_t n = strlen(list);
+        snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", workload_kinds[i]->kind);
+    }
+    if (!v)
+        return scn_fail(c, node, "missing key \"kind\" in workload (expected kind: one of %s)", list);
+    return scn_fail(c, node, "unknown workload kind \"%s\" (expected one of: %s)", v, list);
+}
+
+static void workload_defaults(struct scn_workload *wl, const struct workload_desc *desc)
+{
+    memset(wl, 0, sizeof(*wl));
+    wl->desc = desc;
+    for (int i = 0; desc->params && desc->params[i].name; i++)
+        wl->args.v[i] = desc->params[i].def;
+}
+
+/* The workload: table of a kind, from its schema. */
+static int workload_fields(struct scn_ctx *c, int node, const struct workload_desc *w,
+                           struct scn_field *fields, int *n)
+{
+    static const enum scn_ftype types[] = {
+        [WL_NS] = SCN_T_NS, [WL_BYTES] = SCN_T_SIZE, [WL_INT] = SCN_T_INT,
+        [WL_BOOL] = SCN_T_BOOL, [WL_ENUM] = SCN_T_ENUM,
+    };
+    fields[0] = (struct scn_field){ .name = "kind", .type = SCN_T_CUSTOM, .parse = parse_nothing };
+    *n = 1;
+    for (int i = 0; w->params && w->params[i].name; i++) {
+        const struct wl_param_desc *p = &w->params[i];
+        if (i >= WL_MAX_PARAMS || *n >= SCN_MAX_FIELDS)
+            return scn_fail(c, node, "workload %s has more parameters than the loader can hold "
+                            "(expected at most %d)", w->kind, WL_MAX_PARAMS);
+        fields[(*n)++] = (struct scn_field){
+            .name = p->name, .type = types[p->kind],
+            .off = offsetof(struct dom_tmpl, d.wl.args.v) + (size_t)i * sizeof(int64_t),
+            .size = sizeof(int64_t), .min = p->min, .max = p->max, .choices = p->choices,
+        };
+    }
+    return 0;
+}
+
+static int parse_workload(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)f;
+    struct dom_tmpl *t = obj;
+    yaml_node_t *n = scn_node(c, node);
+    if (n->type == YAML_SEQUENCE_NODE)
+        return scn_fail(c, node, "workload is a list (expected workload: { kind: NAME, ... })");
+    /* `workload: cpu-hog` is shorthand for { kind: cpu-hog }. */
+    int kn = n->type == YAML_SCALAR_NODE ? node : scn_map_get(c, node, "kind");
+    const char *v;
+    if (!kn)
+        return kind_error(c, node, NULL);
+    int rc = scn_scalar(c, kn, "kind", "a workload kind such as cpu-hog", &v);
+    if (rc)
+        return rc;
+    const struct workload_desc *w = workload_find(v);
+    if (!w)
+        return kind_error(c, kn, v);
+    workload_defaults(&t->d.wl, w);
+    if (kn == node)
+        return 0;
+    struct scn_field fields[SCN_MAX_FIELDS];
+    int nf;
+    if ((rc = workload_fields(c, node, w, fields, &nf)))
+        return rc;
+    char what[80];
+    snprintf(what, sizeof(what), "workload %s", w->kind);
+    struct scn_mapping m = { what, "workload: { kind: NAME, ... }", fields, nf, NULL };
+    return scn_parse_mapping(c, &m, node, t);
+}
+
+static int default_workload(struct scn_ctx *c, const struct scn_field *f, int map, void *obj)
+{
+    (void)f;
+    struct dom_tmpl *t = obj;
+    const struct workload_desc *idle = workload_find("idle");
+    if (!idle)
+        return scn_fail(c, map, "workload idle is not built in (expected the default workload)");
+    workload_defaults(&t->d.wl, idle);
+    return 0;
+}
+
+/* ---- one domain ----------------------------------------------------------- */
+
+static int parse_dom_name(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    struct dom_tmpl *t = obj;
+    const char *v;
+    int rc = scn_scalar(c, node, f->name, "a name of letters, digits, _ . or -", &v);
+    return rc ? rc : scn_copy_name(c, node, "name", v, t->d.name, sizeof(t->d.name));
+}
+
+static int pin_one(struct scn_ctx *c, int node, struct dom_tmpl *t)
+{
+    struct scn_field cpu = { .name = "pin", .type = SCN_T_INT, .off = 0, .size = sizeof(int64_t),
+                             .min = 0, .max = c->s->pcpus - 1 };
+    int64_t v;
+    int rc = scn_parse_field(c, &cpu, node, &v);
+    if (rc == 0)
+        cpumask_set(&t->d.pin, (int)v);
+    return rc;
+}
+
+static int parse_pin(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)f;
+    struct dom_tmpl *t = obj;
+    yaml_node_t *n = scn_node(c, node);
+    t->d.pinned = true;
+    cpumask_clear_all(&t->d.pin);
+    if (n->type == YAML_SCALAR_NODE)
+        return pin_one(c, node, t);
+    if (n->type != YAML_SEQUENCE_NODE)
+        return scn_fail(c, node, "pin is a mapping (expected a list of pCPU indices such as [0, 1])");
+    long nr = n->data.sequence.items.top - n->data.sequence.items.start;
+    if (nr == 0)
+        return scn_fail(c, node, "pin is empty (expected at least one pCPU index 0..%d)",
+                        c->s->pcpus - 1);
+    for (long i = 0; i < nr; i++) {
+        int rc = pin_one(c, scn_node(c, node)->data.sequence.items.start[i], t);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static const struct scn_field dom_base[] = {
+    { .name = "name", .type = SCN_T_CUSTOM, .parse = parse_dom_name, .absent = scn_missing,
+      .hint = "name: NAME in every domain" },
+    { .name = "count", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, count), .min = 1,
+      .max = INT64_MAX },
+    { .name = "vcpus", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.vcpus), .min = 1, .max = 64 },
+    { .name = "memory", .type = SCN_T_SIZE, SCN_FLD(struct dom_tmpl, d.memory), .min = 1 << 20,
+      .max = INT64_MAX },
+    { .name = "pin", .type = SCN_T_CUSTOM, .parse = parse_pin },
+    { .name = "weight", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.sp.weight),
+      .min = SCHED_MIN_WEIGHT, .max = SCHED_MAX_WEIGHT },
+    /* cap <= 100 x vcpus is checked once vcpus is known (check_spans). */
+    { .name = "cap", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.sp.cap), .min = 0,
+      .max = 100 * 64 },
+    { .name = "period", .type = SCN_T_NS, SCN_FLD(struct dom_tmpl, d.sp.period),
+      .min = SCHED_RTDS_MIN_SPAN, .max = INT64_MAX },
+    { .name = "budget", .type = SCN_T_NS, SCN_FLD(struct dom_tmpl, d.sp.budget),
+      .min = SCHED_RTDS_MIN_SPAN, .max = INT64_MAX },
+    { .name = "extratime", .type = SCN_T_BOOL, SCN_FLD(struct dom_tmpl, d.sp.extratime) },
+    { .name = "workload", .type = SCN_T_CUSTOM, .parse = parse_workload,
+      .absent = default_workload },
+    { .name = "vifs", .type = SCN_T_LATER },
+    { .name = "vbds", .type = SCN_T_LATER },
+};
+#define NR_DOM_FIELDS ((int)(sizeof(dom_base) / sizeof(dom_base[0])))
+
+/* Every policy's per-domain keys are accepted whatever the policy, so one
+ * file can be run under each policy (--set sched.policy=...); the chosen
+ * policy's schema supplies the ranges of the keys it reads. */
+static void dom_fields(const struct sched_ops *ops, struct scn_field *fields)
+{
+    static const enum sched_param_kind kinds[] = {
+        [SCN_T_INT] = SCHED_PARAM_INT, [SCN_T_NS] = SCHED_PARAM_NS, [SCN_T_BOOL] = SCHED_PARAM_BOOL,
+    };
+    const size_t sp_lo = offsetof(struct dom_tmpl, d.sp);
+    const size_t sp_hi = sp_lo + sizeof(struct sched_dom_params);
+    for (int i = 0; i < NR_DOM_FIELDS; i++) {
+        fields[i] = dom_base[i];
+        bool sched_key = fields[i].type != SCN_T_CUSTOM && fields[i].type != SCN_T_LATER &&
+                         fields[i].off >= sp_lo && fields[i].off < sp_hi;
+        const struct sched_param_desc *d = sched_key ? sched_param_find(ops->dom_params,
+                                                                        fields[i].name) : NULL;
+        if (d && d->kind == kinds[fields[i].type] && d->kind != SCHED_PARAM_BOOL) {
+            fields[i].min = d->min;
+            fields[i].max = d->max;
+        }
+    }
+}
+
+static int check_spans(struct scn_ctx *c, int node, const struct dom_tmpl *t)
+{
+    const struct sched_dom_params *p = &t->d.sp;
+    if (p->cap > 100u * (unsigned)t->d.vcpus) {
+        int at = scn_map_get(c, node, "cap");
+        return scn_fail(c, at, "cap %" PRIu32 " is out of range (expected 0..%d for %d vcpus)",
+                        p->cap, 100 * t->d.vcpus, t->d.vcpus);
+    }
+    if (p->budget > p->period) {
+        int at = scn_map_get(c, node, "budget");
+        char b[SCN_FMT_MAX], q[SCN_FMT_MAX];
+        return scn_fail(c, at ? at : scn_map_get(c, node, "period"),
+                        "budget %s exceeds period %s (expected budget <= period)",
+                        scn_format_duration(p->budget, b, sizeof(b)),
+                        scn_format_duration(p->period, q, sizeof(q)));
+    }
+    return 0;
+}
+
+static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, struct dom_tmpl *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->d.vcpus = 1;
+    t->d.memory = 64ULL << 20;
+    sched_dom_defaults(&t->d.sp);
+    int rc = scn_parse_mapping(c, m, node, t);
+    return rc ? rc : check_spans(c, node, t);
+}
+
+/* ---- count expansion and names ----------------------------------------------- */
+
+static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
+{
+    struct scenario *s = c->s;
+    int64_t total = 0;
+    for (int i = 0; i < n; i++) {
+        total += t[i].count ? t[i].count : 1;   /* no overflow: each count is checked here */
+        if (total > INT_MAX)
+            return scn_fail(c, scn_map_get(c, c->src[i].node, "count"), "count %" PRId64
+                            " makes more than %d domains in all (expected a smaller count)",
+                            t[i].count, INT_MAX);
+    }
+    s->domains = calloc((size_t)total, sizeof(*s->domains));
+    c->src_of = calloc((size_t)total, sizeof(*c->src_of));
+    if (!s->domains || !c->src_of)
+        return scn_oom(c);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        char last[SCN_NAME_MAX + 24];
+        if (t[i].count && snprintf(last, sizeof(last), "%s-%" PRId64, t[i].d.name,
+                                   t[i].count - 1) >= SCN_NAME_MAX)
+            return scn_fail(c, c->src[i].name_node, "name \"%s\" with count %" PRId64 " gives "
+                            "\"%s\", which is too long (expected at most %d characters)",
+                            t[i].d.name, t[i].count, last, SCN_NAME_MAX - 1);
+        for (int64_t r = 0; r < (t[i].count ? t[i].count : 1); r++, k++) {
+            s->domains[k] = t[i].d;
+            if (t[i].count)
+                snprintf(s->domains[k].name, SCN_NAME_MAX, "%s-%" PRId64, t[i].d.name, r);
+            s->domains[k].id = k + 1;
+            c->src_of[k] = i;
+        }
+    }
+    s->nr_domains = k;
+    return 0;
+}
+
+struct name_ref {
+    const char *name;
+    int idx;
+};
+
+static int cmp_name_ref(const void *a, const void *b)
+{
+    const struct name_ref *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Names unique after expansion; sorted, so thousands of replicas are cheap.
+ * The message points at the first domain (in file order) that repeats a
+ * name used before it. */
+static int check_unique(struct scn_ctx *c)
+{
+    struct scenario *s = c->s;
+    struct name_ref *r = calloc((size_t)s->nr_domains, sizeof(*r));
+    if (!r)
+        return scn_oom(c);
+    for (int i = 0; i < s->nr_domains; i++)
+        r[i] = (struct name_ref){ s->domains[i].name, i };
+    qsort(r, (size_t)s->nr_domains, sizeof(*r), cmp_name_ref);
+    int dup = -1;
+    for (int i = 1; i < s->nr_domains; i++)
+        if (strcmp(r[i].name, r[i - 1].name) == 0 && (dup < 0 || r[i].idx < dup))
+            dup = r[i].idx;
+    free(r);
+    if (dup < 0)
+        return 0;
+    return scn_fail(c, c->src[c->src_of[dup]].name_node, "domain name \"%s\" is used twice "
+                    "(expected unique names; count replicas are named NAME-0, NAME-1, ...)",
+                    s->domains[dup].name);
+}
+
+int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)f, (void)obj;
+    yaml_node_t *n = scn_node(c, node);
+    if (n->type != YAML_SEQUENCE_NODE)
+        return scn_fail(c, node, "domains is %s (expected a list of domains, each - name: NAME)",
+                        n->type == YAML_SCALAR_NODE ? "a single value" : "a mapping");
+    int nr = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (nr == 0)
+        return scn_fail(c, node, "domains is empty (expected at least one domain)");
+    struct scn_field fields[NR_DOM_FIELDS];
+    dom_fields(c->s->policy, fields);
+    struct scn_mapping m = { "domain", "a mapping such as - name: web", fields, NR_DOM_FIELDS,
+                             NULL };
+    struct dom_tmpl *t = calloc((size_t)nr, sizeof(*t));
+    c->src = calloc((size_t)nr, sizeof(*c->src));
+    if (!t || !c->src) {
+        free(t);
+        return scn_oom(c);
+    }
+    c->nsrc = nr;
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < nr; i++) {
+        int item = scn_node(c, node)->data.sequence.items.start[i];
+        c->src[i].node = item;
+        c->src[i].name_node = scn_map_get(c, item, "name");
+        rc = parse_one(c, &m, item, &t[i]);
+        c->src[i].count = t[i].count;
+    }
+    if (rc == 0)
+        rc = expand(c, t, nr);
+    free(t);
+    return rc ? rc : check_unique(c);
+}
+
+/* ---- the policy's own checks ---------------------------------------------- */
+
+static bool word_char(char ch)
+{
+    return ch == '_' || (ch >= '0' && ch <= '9') || ((ch | 32) >= 'a' && (ch | 32) <= 'z');
+}
+
+/* The key of mapping `map` that a policy's message is about: the one named
+ * earliest in the message, as a whole word; else the mapping itself. */
+static int blame(struct scn_ctx *c, int map, const char *msg)
+{
+    yaml_node_t *m = scn_node(c, map);
+    if (!m || m->type != YAML_MAPPING_NODE)
+        return map;
+    int best = map;
+    const char *best_at = NULL;
+    for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+        const char *key = (const char *)scn_node(c, p->key)->data.scalar.value;
+        size_t len = strlen(key);
+        for (const char *at = strstr(msg, key); len && at; at = strstr(at + 1, key)) {
+            bool word = (at == msg || !word_char(at[-1])) && !word_char(at[len]);
+            if (word && (!best_at || at < best_at))
+                best = p->value, best_at = at;
+            if (word)
+                break;
+        }
+    }
+    return best;
+}
+
+int scn_check_policy(struct scn_ctx *c)
+{
+    const struct scenario *s = c->s;
+    const struct sched_ops *ops = s->policy;
+    char msg[512] = "";
+    if (ops->check_global && ops->check_global(&s->gp, msg, sizeof(msg)))
+        return scn_fail(c, blame(c, c->sched_node, msg), "%s", *msg ? msg :
+                        "the policy refused its sched: parameters (expected values it accepts)");
+    for (int i = 0; ops->check_dom && i < s->nr_domains; i++) {
+        msg[0] = 0;
+        if (ops->check_dom(&s->domains[i].sp, msg, sizeof(msg)))
+            return scn_fail(c, blame(c, c->src[c->src_of[i]].node, msg), "%s", *msg ? msg :
+                            "the policy refused this domain's parameters (expected values it "
+                            "accepts)");
+    }
+    return 0;
+}

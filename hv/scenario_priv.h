@@ -1,0 +1,148 @@
+/* scenario_priv.h — what the scenario loader's files share (hv/scenario*.c):
+ * the unit parsers with the reason a value was refused, so the loader can say
+ * *why* ("has no unit", "is negative") rather than just "invalid". */
+#ifndef FV_SCENARIO_PRIV_H
+#define FV_SCENARIO_PRIV_H
+
+#include <stdint.h>
+
+#include "scenario.h"
+
+/* Why a number-with-unit was refused. */
+enum scn_perr {
+    SCN_POK = 0,
+    SCN_PSYNTAX,    /* not a number at all */
+    SCN_PNOUNIT,    /* a bare number where a unit is required */
+    SCN_PUNIT,      /* an unknown unit */
+    SCN_PNEG,       /* negative where only >= 0 makes sense */
+    SCN_PRANGE,     /* does not fit in 63 bits */
+    SCN_PFRAC,      /* decimals that do not give a whole number of the base unit */
+};
+
+enum scn_ukind { SCN_UDURATION, SCN_USIZE, SCN_UCOUNT };
+
+/* Parse `s` as a number of kind k. Durations and sizes refuse negatives;
+ * counts accept them (the caller's range check names the problem). */
+enum scn_perr scn_parse_units(const char *s, enum scn_ukind k, int64_t *out);
+/* The units of kind k for messages: "ns, us, ms or s". */
+const char *scn_units_help(enum scn_ukind k);
+
+/* ---- the loader's working state (scenario.c, scenario_domains.c,
+ * scenario_set.c) ---------------------------------------------------------- */
+
+#include <yaml.h>
+
+/* Nodes an override created: ids first..last of the document; messages about
+ * them name the --set rather than a file position. */
+struct scn_set_span {
+    int first, last;
+    const char *text;
+};
+
+/* One entry of `domains:` before `count` expansion. */
+struct scn_dom_src {
+    int node;               /* its mapping */
+    int name_node;          /* its name value (for duplicate-name messages) */
+    int64_t count;          /* 0 = no `count` key: one domain, plain name */
+};
+
+struct scn_ctx {
+    const char *file;
+    yaml_document_t doc;
+    struct scn_set_span *spans;
+    int nspans;
+    char *err;
+    size_t errlen;
+    struct scenario *s;
+    int root;
+    int sched_node;         /* the sched: mapping, 0 if absent */
+    int windows_node;       /* sched.windows: parsed once domains are known */
+    struct scn_dom_src *src;
+    int nsrc;
+    int *src_of;            /* per expanded domain: its index in src */
+};
+
+/* A key of a mapping and how its value is parsed and stored: the loader is
+ * driven by tables of these (top level, starvation, sched, domain, workload,
+ * window), some built at run time from a policy's or workload's schema. */
+enum scn_ftype {
+    SCN_T_INT,      /* integer with optional k/M, range-checked, stored in `size` bytes */
+    SCN_T_U64,      /* unsigned 64-bit integer (seed) */
+    SCN_T_NS,       /* duration */
+    SCN_T_SIZE,     /* size in bytes */
+    SCN_T_BOOL,
+    SCN_T_ENUM,     /* one of choices; stores the index (int64) */
+    SCN_T_WORD,     /* one of choices; stores the string (char[size]) */
+    SCN_T_CUSTOM,   /* parse() does it all */
+    SCN_T_LATER,    /* a key of a feature this build does not have yet */
+};
+
+struct scn_ctx;
+struct scn_field;
+typedef int scn_parse_fn(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+
+struct scn_field {
+    const char *name;
+    enum scn_ftype type;
+    size_t off, size;               /* where the value goes in the object */
+    int64_t min, max;               /* inclusive */
+    const char *const *choices;     /* ENUM, WORD: NULL-terminated */
+    scn_parse_fn *parse;            /* CUSTOM */
+    /* Key missing: fill a computed default, or refuse. NULL: keep the
+     * default already in the object. */
+    int (*absent)(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
+    const char *hint;               /* what a missing required key should hold */
+};
+
+#define SCN_FLD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
+#define SCN_MAX_FIELDS 24
+
+struct scn_mapping {
+    const char *what;               /* "domain", "sched", ...; "" = top level */
+    const char *expect;             /* shape, for "must be a mapping" */
+    const struct scn_field *fields;
+    int nfields;
+    /* Optional: explain a key not in fields (sched: another policy's). */
+    int (*unknown)(struct scn_ctx *c, const struct scn_mapping *m, int key, const char *name);
+};
+
+int scn_fail(struct scn_ctx *c, int node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int scn_oom(struct scn_ctx *c);
+yaml_node_t *scn_node(struct scn_ctx *c, int id);
+/* The scalar text of node, or NULL (with a message naming `what`) when the
+ * node is a list or mapping or holds a NUL byte. */
+int scn_scalar(struct scn_ctx *c, int node, const char *what, const char *expect,
+               const char **out);
+/* Value node of `key` in mapping `map` (first occurrence), or 0. */
+int scn_map_get(struct scn_ctx *c, int map, const char *key);
+int scn_parse_mapping(struct scn_ctx *c, const struct scn_mapping *m, int node, void *obj);
+int scn_parse_field(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_missing(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
+int scn_unknown_key(struct scn_ctx *c, const struct scn_mapping *m, int key, const char *name);
+/* "a, b, c" of m's keys (not the later ones) into buf. */
+const char *scn_keys_list(const struct scn_mapping *m, char *buf, size_t len);
+/* Check a name against [A-Za-z0-9_.-]+ and copy it into dst[size]. */
+int scn_copy_name(struct scn_ctx *c, int node, const char *what, const char *v,
+                  char *dst, size_t size);
+
+/* scenario_domains.c */
+int scn_parse_sched(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_parse_windows(struct scn_ctx *c);
+int scn_check_policy(struct scn_ctx *c);
+/* The global-parameter fields of struct sched_global_params that a policy
+ * schema may name (shared with the writer). */
+struct scn_gp_field {
+    const char *name;
+    size_t off;             /* in struct sched_global_params; all fv_ns_t */
+};
+extern const struct scn_gp_field scn_gp_fields[];
+const struct scn_gp_field *scn_gp_field_find(const char *name);
+/* Whether a policy takes arinc653-style `windows`. */
+bool scn_policy_has_windows(const struct sched_ops *ops);
+
+/* scenario_set.c */
+int scn_apply_sets(struct scn_ctx *c, const char *const *sets, int nsets);
+
+#endif
