@@ -8,7 +8,6 @@
 void hist_init(struct fv_hist *h)
 {
     memset(h, 0, sizeof(*h));
-    h->min = UINT64_MAX;
 }
 
 int hist_bucket_of(uint64_t v)
@@ -42,7 +41,7 @@ void hist_add(struct fv_hist *h, uint64_t v)
 {
     h->count++;
     h->sum += v;
-    if (v < h->min)
+    if (v < h->min || h->count == 1)
         h->min = v;
     if (v > h->max)
         h->max = v;
@@ -53,10 +52,10 @@ void hist_merge(struct fv_hist *dst, const struct fv_hist *src)
 {
     if (!src->count)
         return;
+    if (!dst->count || src->min < dst->min)
+        dst->min = src->min;
     dst->count += src->count;
     dst->sum += src->sum;
-    if (src->min < dst->min)
-        dst->min = src->min;
     if (src->max > dst->max)
         dst->max = src->max;
     for (int i = 0; i < FV_HIST_BUCKETS; i++)

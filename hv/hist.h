@@ -1,7 +1,10 @@
 /* hist.h — log-linear latency histograms (HDR-style): values in ns, each
  * power-of-two range split into 32 linear sub-buckets, so a percentile is
  * reported with at most 1/32 (3.1%) relative error; min, max, count and sum
- * are exact (max and min before clamping). Fixed size, no allocation: cheap to keep one per domain.
+ * are exact (max and min before clamping; min is meaningful once count > 0).
+ * Fixed size, no allocation; all-zero bytes are an empty histogram, so
+ * calloc'ed ones need no hist_init (and their pages are never touched
+ * until used).
  * Written here rather than taken from a library because Debian 12 packages
  * no C HDR histogram, and the layout is 40 lines. */
 #ifndef FV_HIST_H

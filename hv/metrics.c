@@ -27,9 +27,6 @@ int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
     }
     for (int d = 0; d < m->nr_doms; d++) {
         m->dom[d].starve_since = -1;
-        hist_init(&res[d].wait);
-        hist_init(&res[d].wakeup);
-        hist_init(&res[d].app_latency);
         for (int i = 0; i < s->doms[d]->nr_units; i++)
             m->vcpu[s->doms[d]->units[i]->id].dom = d;
     }

@@ -52,7 +52,7 @@ struct metrics {
     struct sched_demand *demand;/* scratch, [nr_doms] */
 };
 
-/* res[] must already hold names/ids; units are s->units (dom index = the
+/* res[] must already hold names/ids and zeroed histograms (calloc); units are s->units (dom index = the
  * domain's index in s->doms, which must match res[]). */
 int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
                  fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start);

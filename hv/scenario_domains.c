@@ -418,8 +418,12 @@ static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
                             t[i].d.name, t[i].count, last, SCN_NAME_MAX - 1);
         for (int64_t r = 0; r < (t[i].count ? t[i].count : 1); r++, k++) {
             s->domains[k] = t[i].d;
-            if (t[i].count)
-                snprintf(s->domains[k].name, SCN_NAME_MAX, "%s-%" PRId64, t[i].d.name, r);
+            if (t[i].count) {
+                /* Fits: the longest replica name was checked above. */
+                snprintf(last, sizeof(last), "%s-%" PRId64, t[i].d.name, r);
+                memcpy(s->domains[k].name, last, SCN_NAME_MAX - 1);
+                s->domains[k].name[SCN_NAME_MAX - 1] = '\0';
+            }
             s->domains[k].id = k + 1;
             c->src_of[k] = i;
         }

@@ -23,11 +23,23 @@
  * that pCPU is not the one it last ran on, and only once that vCPU has used
  * its ratelimit); pCPUs pull waiters from other pCPUs on the same terms.
  *
+ * Data structures, for thousands of vCPUs: the runqueue is a red-black
+ * tree (libbsd's RB_*) where Xen keeps a sorted list, keyed by credit and
+ * then by an insertion number, so that equal credit stays first come,
+ * first served exactly as in the list; its head is cached. Queueing and
+ * dequeueing cost O(log n), and picking walks from the head only past
+ * units that out-credit the current one but may not run here. The only
+ * walks over every vCPU are Xen's own: the credit reset at the end of an
+ * epoch (same trigger as Xen: the better of the next vCPU and the head
+ * has no credit left) and recomputing max_weight when the last vCPU of
+ * that weight leaves or weights change. A domain counts its parked vCPUs,
+ * so returning budget does not walk them when none is parked.
+ *
  * Locking: the core calls every hook, and the replenishment timer callback,
- * with the scheduler lock held (sched.h). All the state below — runqueue,
- * masks, credits, budgets — is therefore protected by that one lock; Xen's
- * runqueue locks, private rwlock and per-domain budget_lock collapse into
- * it, and nothing here takes a lock of its own.
+ * with the scheduler lock held (sched.h). All the state below — runqueue
+ * tree, masks, credits, budgets — is therefore protected by that one lock;
+ * Xen's runqueue locks, private rwlock and per-domain budget_lock collapse
+ * into it, and nothing here takes a lock of its own.
  *
  * Deliberate deviations from Xen, and why:
  * - One runqueue shared by all pCPUs (Xen's credit2_runqueue=all). Xen's
@@ -56,6 +68,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "../hv/rbtree.h"
+
 /* ---- constants (Xen's values) ----------------------------------------- */
 
 #define C2_CREDIT_INIT      FV_MS(10)           /* start of every epoch */
@@ -77,17 +91,24 @@
 
 /* ---- data --------------------------------------------------------------- */
 
-/* Intrusive doubly-linked list with a sentinel (runqueue, unit list). */
+/* Intrusive doubly-linked list with a sentinel (the unit list). */
 struct c2_link {
     struct c2_link *next, *prev;
 };
 
+/* The runqueue: a red-black tree ordered by c2_rq_cmp (credit desc, then
+ * insertion order), so a wake costs O(log n) however many vCPUs wait. */
+RB_HEAD(c2_runq, c2_unit);
+
 struct c2_private {
-    struct c2_link runq;            /* runnable, not running, by credit desc */
+    struct c2_runq runq;            /* runnable, not running, by credit desc */
+    struct c2_unit *rq_first;       /* leftmost of runq (its head), NULL if empty */
+    uint64_t rq_seq;                /* next insertion number (FIFO among equals) */
     struct c2_link svc;             /* every inserted unit (Xen's rqd->svc) */
     fv_cpumask_t idle;              /* pCPUs running nothing */
     fv_cpumask_t tickled;           /* asked to schedule, not yet done */
     uint32_t max_weight;            /* heaviest inserted vCPU */
+    uint32_t nr_max_weight;         /* inserted vCPUs that weigh max_weight */
     fv_ns_t ratelimit;              /* 0 = off */
     uint64_t nr_resets;             /* credit resets so far (dump) */
 };
@@ -103,11 +124,14 @@ struct c2_dom {
     fv_ns_t budget;                 /* pool left this period (may be < 0) */
     fv_ns_t next_repl;              /* next replenishment */
     struct sched_timer repl;        /* refills the pool every period */
+    int nr_parked;                  /* its vCPUs parked for want of budget */
 };
 
 struct c2_unit {
     struct sched_unit *unit;        /* up-pointer */
-    struct c2_link rq;              /* on prv->runq when linked */
+    RB_ENTRY(c2_unit) rq;           /* on prv->runq when on_runq */
+    uint64_t rq_seq;                /* insertion number, ties on the runq */
+    bool on_runq;
     struct c2_link svc;             /* on prv->svc while inserted */
     fv_ns_t credit;
     uint32_t weight;
@@ -141,14 +165,17 @@ static inline bool c2_runnable(const struct sched_unit *u)
 
 /* ---- helpers: runqueue -------------------------------------------------- */
 
-static inline bool c2_on_runq(const struct c2_unit *cu) { return cu->rq.next != &cu->rq; }
-
-static inline struct c2_unit *c2_rq_entry(struct c2_link *l)
+/* Runqueue order: more credit first; equal credit in order of insertion,
+ * as Xen's list walk, which inserts after every unit with as much. rq_seq
+ * only grows, so a unit inserted now goes after all its equals. */
+static int c2_rq_cmp(const struct c2_unit *a, const struct c2_unit *b)
 {
-    return (struct c2_unit *)((char *)l - offsetof(struct c2_unit, rq));
+    if (a->credit != b->credit)
+        return a->credit > b->credit ? -1 : 1;
+    return a->rq_seq < b->rq_seq ? -1 : a->rq_seq > b->rq_seq;
 }
 
-static inline struct sched_unit *c2_rq_unit(struct c2_link *l) { return c2_rq_entry(l)->unit; }
+RB_GENERATE_STATIC(c2_runq, c2_unit, rq, c2_rq_cmp)
 
 static inline struct c2_unit *c2_svc_entry(struct c2_link *l)
 {
@@ -162,7 +189,7 @@ static inline struct c2_unit *c2_svc_entry(struct c2_link *l)
 
 static inline struct sched_unit *c2_rq_head(struct c2_private *prv)
 {
-    return prv->runq.next == &prv->runq ? NULL : c2_rq_unit(prv->runq.next);
+    return prv->rq_first ? prv->rq_first->unit : NULL;
 }
 
 static void c2_link_init(struct c2_link *l) { l->next = l->prev = l; }
@@ -182,35 +209,50 @@ static void c2_link_del(struct c2_link *l)
     c2_link_init(l);
 }
 
-/* Insert by credit, after every unit with as much: equal credit is FIFO. */
+/* Insert by credit, after every unit with as much: equal credit is FIFO.
+ * The head is cached: the slice length and the reset test read it on
+ * every decision. */
 static void runq_insert(struct scheduler *s, struct sched_unit *u)
 {
     struct c2_private *prv = c2_priv(s);
     struct c2_unit *cu = c2_unit(u);
-    struct c2_link *pos = prv->runq.next;
 
-    while (pos != &prv->runq && c2_rq_entry(pos)->credit >= cu->credit)
-        pos = pos->next;
-    c2_link_before(&cu->rq, pos);
+    cu->rq_seq = prv->rq_seq++;
+    RB_INSERT(c2_runq, &prv->runq, cu);
+    cu->on_runq = true;
+    if (!prv->rq_first || c2_rq_cmp(cu, prv->rq_first) < 0)
+        prv->rq_first = cu;
 }
 
-static void runq_remove(struct sched_unit *u)
+static void runq_remove(struct scheduler *s, struct sched_unit *u)
 {
+    struct c2_private *prv = c2_priv(s);
     struct c2_unit *cu = c2_unit(u);
-    if (c2_on_runq(cu))
-        c2_link_del(&cu->rq);
+
+    if (!cu->on_runq)
+        return;
+    if (prv->rq_first == cu)
+        prv->rq_first = RB_NEXT(c2_runq, &prv->runq, cu);
+    RB_REMOVE(c2_runq, &prv->runq, cu);
+    cu->on_runq = false;
 }
 
+/* Recompute max_weight (and how many units have it) from every unit. */
 static void update_max_weight(struct scheduler *s)
 {
     struct c2_private *prv = c2_priv(s);
     struct c2_unit *cu;
-    uint32_t mw = 1;
+    uint32_t mw = 1, nr = 0;
 
-    for_each_svc(prv, cu)
-        if (cu->weight > mw)
+    for_each_svc(prv, cu) {
+        if (cu->weight > mw) {
             mw = cu->weight;
+            nr = 0;
+        }
+        nr += cu->weight == mw;
+    }
     prv->max_weight = mw;
+    prv->nr_max_weight = nr;
 }
 
 /* ---- helpers: credit ---------------------------------------------------- */
@@ -274,7 +316,12 @@ static void reset_credit(struct scheduler *s, int cpu, struct sched_unit *snext,
         cu->start = now;
     }
     prv->nr_resets++;
-    /* Order is unchanged (same addend, clipping keeps it monotonic). */
+    /* Order is unchanged (same addend, clipping keeps it monotonic), but
+     * clipping can make unequal credits equal: renumber the runqueue in its
+     * order so the tie-break agrees with it again. The tree's shape is not
+     * touched, and a reset walks every unit anyway. */
+    RB_FOREACH(cu, c2_runq, &prv->runq)
+        cu->rq_seq = prv->rq_seq++;
 }
 
 /* ---- helpers: tickling -------------------------------------------------- */
@@ -343,15 +390,20 @@ static void runq_tickle(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
 
 /* ---- helpers: cap budget ------------------------------------------------ */
 
-static void park_unit(struct sched_unit *u)
+static void park_unit(struct scheduler *s, struct sched_unit *u)
 {
-    c2_unit(u)->parked = true;
-    runq_remove(u);
+    struct c2_unit *cu = c2_unit(u);
+
+    if (!cu->parked) {
+        cu->parked = true;
+        c2_dom(u->dom)->nr_parked++;
+    }
+    runq_remove(s, u);
 }
 
 /* Take a quota from the domain's pool; park u if the pool is dry. An
  * overrun (budget < 0) is paid back to the pool first. */
-static bool grab_budget(struct sched_unit *u)
+static bool grab_budget(struct scheduler *s, struct sched_unit *u)
 {
     struct c2_unit *cu = c2_unit(u);
     struct c2_dom *sd = c2_dom(u->dom);
@@ -365,19 +417,25 @@ static bool grab_budget(struct sched_unit *u)
         return true;
     }
     cu->budget = 0;
-    park_unit(u);
+    park_unit(s, u);
     return false;
 }
 
-/* Parked units of d go back to compete for the (refilled) pool. */
+/* Parked units of d go back to compete for the (refilled) pool, in vCPU
+ * order (it decides which pCPUs they tickle). Most calls come from a
+ * capped vCPU switching out with budget left and find nothing parked:
+ * the count spares them the walk over the domain's vCPUs. */
 static void unpark_domain(struct scheduler *s, struct sched_domain *d, fv_ns_t now)
 {
-    for (int i = 0; i < d->nr_units; i++) {
+    struct c2_dom *sd = c2_dom(d);
+
+    for (int i = 0; i < d->nr_units && sd->nr_parked > 0; i++) {
         struct sched_unit *u = d->units[i];
         if (!u || !u->priv || !c2_unit(u)->parked)
             continue;
         c2_unit(u)->parked = false;
-        if (u->runnable && !u->is_running && !c2_on_runq(c2_unit(u))) {
+        sd->nr_parked--;
+        if (u->runnable && !u->is_running && !c2_unit(u)->on_runq) {
             runq_insert(s, u);
             runq_tickle(s, u, now);
         }
@@ -442,7 +500,11 @@ static void start_replenish(struct scheduler *s, struct sched_domain *d, int cpu
 /* ---- helpers: scheduling decision --------------------------------------- */
 
 /* Xen's runq_candidate: prev keeps the pCPU within its ratelimit or if no
- * eligible waiter has more credit; a yield hands it to the first eligible. */
+ * eligible waiter has more credit; a yield hands it to the first eligible.
+ * The walk goes in credit order and stops, without a yield, at the first
+ * unit with no more credit than snext: Xen's would go on, but past that
+ * point it can only skip units or stop at one of this pCPU's, and neither
+ * changes snext. That bounds it by the units that out-credit snext. */
 static struct sched_unit *runq_candidate(struct scheduler *s, struct sched_unit *prev,
                                          int cpu, fv_ns_t now, bool yield)
 {
@@ -456,10 +518,11 @@ static struct sched_unit *runq_candidate(struct scheduler *s, struct sched_unit 
         snext = prev;
         snext_credit = c2_unit(prev)->credit;
     }
-    for (struct c2_link *l = prv->runq.next, *nx; l != &prv->runq; l = nx) {
-        struct sched_unit *u = c2_rq_unit(l);
-        struct c2_unit *cu = c2_unit(u);
-        nx = l->next;                   /* grab_budget may unlink u */
+    for (struct c2_unit *cu = prv->rq_first, *nx; cu; cu = nx) {
+        struct sched_unit *u = cu->unit;
+        nx = RB_NEXT(c2_runq, &prv->runq, cu);  /* grab_budget may remove cu */
+        if (!yield && cu->credit <= snext_credit)
+            break;
         if (!cpumask_test(&u->affinity, cpu))
             continue;
         /* Reserved for another pCPU that was tickled for it. */
@@ -469,7 +532,7 @@ static struct sched_unit *runq_candidate(struct scheduler *s, struct sched_unit 
         if (!yield && u->cpu != cpu && snext_credit + C2_MIGRATE_RESIST > cu->credit)
             continue;
         if (yield || cu->credit > snext_credit) {
-            if (c2_capped(u) && !grab_budget(u))
+            if (c2_capped(u) && !grab_budget(s, u))
                 continue;               /* parked; see header */
             snext = u;
         }
@@ -574,7 +637,7 @@ static int c2_init(struct scheduler *s)
     struct c2_private *prv = calloc(1, sizeof(*prv));
     if (!prv)
         return -ENOMEM;
-    c2_link_init(&prv->runq);
+    RB_INIT(&prv->runq);
     c2_link_init(&prv->svc);
     cpumask_fill(&prv->idle, s->nr_cpus);
     prv->max_weight = 1;
@@ -639,7 +702,6 @@ static int c2_alloc_udata(struct scheduler *s, struct sched_unit *u)
         return -ENOMEM;
     struct c2_dom *sd = c2_dom(u->dom);
     cu->unit = u;
-    c2_link_init(&cu->rq);
     c2_link_init(&cu->svc);
     cu->credit = C2_CREDIT_INIT;
     cu->weight = sd->weight;
@@ -660,10 +722,16 @@ static void c2_free_udata(struct scheduler *s, struct sched_unit *u)
 
 static void c2_insert_unit(struct scheduler *s, struct sched_unit *u)
 {
+    struct c2_private *prv = c2_priv(s);
     struct c2_dom *sd = c2_dom(u->dom);
-    c2_link_before(&c2_unit(u)->svc, &c2_priv(s)->svc);
-    if (c2_unit(u)->weight > c2_priv(s)->max_weight)
-        c2_priv(s)->max_weight = c2_unit(u)->weight;
+    struct c2_unit *cu = c2_unit(u);
+
+    c2_link_before(&cu->svc, &prv->svc);
+    if (cu->weight > prv->max_weight) {
+        prv->max_weight = cu->weight;
+        prv->nr_max_weight = 0;
+    }
+    prv->nr_max_weight += cu->weight == prv->max_weight;
     /* The first vCPU of a capped domain starts its budget periods. */
     if (sd->cap && !sched_timer_armed(&sd->repl))
         start_replenish(s, u->dom, u->cpu, sched_now(s));
@@ -671,18 +739,23 @@ static void c2_insert_unit(struct scheduler *s, struct sched_unit *u)
 
 static void c2_remove_unit(struct scheduler *s, struct sched_unit *u)
 {
-    runq_remove(u);
-    c2_link_del(&c2_unit(u)->svc);
-    update_max_weight(s);
+    struct c2_private *prv = c2_priv(s);
+    struct c2_unit *cu = c2_unit(u);
+
+    runq_remove(s, u);
+    c2_link_del(&cu->svc);
+    /* Only the last unit of the heaviest weight can change max_weight:
+     * rescanning on every removal made teardown O(n^2). */
+    if (cu->weight == prv->max_weight && --prv->nr_max_weight == 0)
+        update_max_weight(s);
 }
 
 static void c2_sleep(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
 {
-    (void)s;
     (void)now;
     /* A running unit leaves at its pCPU's next do_schedule (the core
      * tickles it); a parked one stays parked. */
-    runq_remove(u);
+    runq_remove(s, u);
 }
 
 static void c2_wake(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
@@ -690,7 +763,7 @@ static void c2_wake(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
     struct c2_unit *cu = c2_unit(u);
     /* Still on its pCPU (blocked and woke before it was switched out), or
      * already queued, or waiting for budget: nothing to do. */
-    if (u->is_running || c2_on_runq(cu) || cu->parked)
+    if (u->is_running || cu->on_runq || cu->parked)
         return;
     runq_insert(s, u);
     runq_tickle(s, u, now);
@@ -714,13 +787,13 @@ static struct sched_decision c2_do_schedule(struct scheduler *s, int cpu, fv_ns_
     if (prev) {
         burn_credits(s, prev, now);
         if (c2_capped(prev) && c2_unit(prev)->budget <= 0)
-            grab_budget(prev);          /* overran: more, or park it */
+            grab_budget(s, prev);       /* overran: more, or park it */
         yield = c2_unit(prev)->yield;
         c2_unit(prev)->yield = false;
     }
     struct sched_unit *next = runq_candidate(s, prev, cpu, now, yield);
     if (next && next != prev)
-        runq_remove(next);
+        runq_remove(s, next);
     if (next)
         start_next(s, next, prev, cpu, now);
     pc->curr = next;
@@ -734,7 +807,7 @@ static struct sched_decision c2_do_schedule(struct scheduler *s, int cpu, fv_ns_
      * still run, competes again (perhaps on another pCPU). */
     if (prev && prev != next) {
         return_budget(s, prev, now);
-        if (c2_runnable(prev) && !c2_on_runq(c2_unit(prev))) {
+        if (c2_runnable(prev) && !c2_unit(prev)->on_runq) {
             runq_insert(s, prev);
             runq_tickle(s, prev, now);
         }
@@ -842,6 +915,7 @@ static void dump_unit(struct scheduler *s, FILE *f, const struct sched_unit *u)
 static void c2_dump(struct scheduler *s, FILE *f)
 {
     struct c2_private *prv = c2_priv(s);
+    struct c2_unit *cu;
     int pos = 0;
 
     fprintf(f, "credit2: 1 runqueue, %d pcpus, max_weight=%" PRIu32 " ratelimit=%" PRId64
@@ -856,9 +930,9 @@ static void c2_dump(struct scheduler *s, FILE *f)
         fprintf(f, "%s\n", cpumask_test(&prv->tickled, c) ? " tickled" : "");
     }
     fprintf(f, "  runq:\n");
-    for (struct c2_link *l = prv->runq.next; l != &prv->runq; l = l->next) {
+    RB_FOREACH(cu, c2_runq, &prv->runq) {
         fprintf(f, "    %d: ", pos++);
-        dump_unit(s, f, c2_rq_unit(l));
+        dump_unit(s, f, cu->unit);
     }
     fprintf(f, "  domains:\n");
     for (int i = 0; i < s->nr_doms; i++) {

@@ -14,10 +14,21 @@
  *   runq       runnable, not running vCPUs with budget (or extratime),
  *              ordered by (priority_level, deadline), FIFO among equals;
  *   depletedq  runnable vCPUs without budget and without extratime;
- *   replq      every runnable vCPU (queued or running), ordered by deadline;
- *              the replenishment timer fires at its head's deadline.
+ *   replq      every runnable vCPU (queued or running), ordered by deadline,
+ *              FIFO among equals; the replenishment timer fires at its
+ *              head's deadline.
  * A running vCPU is on no runq/depletedq (only on the replq); do_schedule
- * puts the previous vCPU back before it picks.
+ * puts the previous vCPU back before it picks. Xen keeps sorted lists; here
+ * runq and replq are red-black trees (libbsd's RB_*), so that queueing a
+ * vCPU costs O(log n) with thousands of them. The FIFO among equals is an
+ * insertion number in the key (one counter for both trees, only ever
+ * growing). Each tree remembers where its last insertion went, so the
+ * replenishment handler, which requeues vCPUs of one deadline in a row,
+ * inserts each in O(1) as Xen's list append does; the replq's head is
+ * cached for the timer. The depletedq is never searched by key: it stays a
+ * list. Per event, the handler does O(1) amortised work per vCPU it
+ * replenishes, plus a tickle pass that skips vCPUs no pCPU can be found
+ * for (see rt_tickle_pass); the other hooks are O(log n) plus O(pCPUs).
  *
  * Deadline misses: a vCPU that is runnable and still holds level-0 budget
  * when its deadline passes missed that deadline, unless it woke too late
@@ -27,7 +38,8 @@
  *
  * Locking: the core calls every hook, and the replenishment timer, with the
  * scheduler lock held (no lock at all in the single-threaded sim engine), so
- * the queues, the tickled mask and every rt_unit are only touched under it.
+ * the queues (trees, their hints and cached head), the tickled mask and
+ * every rt_unit are only touched under it.
  * Nothing here blocks or calls back into the core except tickle/timer.
  *
  * Deliberate deviations from Xen:
@@ -53,6 +65,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "../hv/rbtree.h"
 
 /* ---- data ------------------------------------------------------------- */
 
@@ -64,12 +79,18 @@ struct rt_list {
     struct rt_list *prev, *next;
 };
 
+RB_HEAD(rt_runq, rt_unit);          /* by rt_runq_cmp */
+RB_HEAD(rt_replq, rt_unit);         /* by rt_replq_cmp */
+
 enum rt_queue { RT_Q_NONE, RT_Q_RUN, RT_Q_DEPLETED };
 
 struct rt_unit {
     struct sched_unit *unit;
-    struct rt_list q_elem;          /* on runq or depletedq (see q) */
-    struct rt_list replq_elem;      /* on replq when on_replq */
+    RB_ENTRY(rt_unit) runq_node;    /* on runq when q == RT_Q_RUN */
+    struct rt_list q_elem;          /* on depletedq when q == RT_Q_DEPLETED */
+    RB_ENTRY(rt_unit) replq_node;   /* on replq when on_replq */
+    uint64_t runq_seq, replq_seq;   /* insertion numbers: FIFO among equals */
+    struct rt_unit *done_next;      /* repl_timer_fn's replenished list */
     enum rt_queue q;
     bool on_replq;
 
@@ -86,10 +107,21 @@ struct rt_unit {
     uint64_t deadline_misses;
 };
 
+/* Where the last insertion into a tree went: `prev` (the unit inserted)
+ * and its successor `next` (NULL: prev is the maximum). Valid until either
+ * leaves the tree; any other insertion replaces it. */
+struct rt_hint {
+    struct rt_unit *prev, *next;
+};
+
 struct rt_private {
-    struct rt_list runq;
+    struct rt_runq runq;
     struct rt_list depletedq;
-    struct rt_list replq;
+    struct rt_replq replq;
+    uint64_t seq;                   /* next insertion number (runq, replq) */
+    struct rt_hint runq_hint;       /* where the last insertion went */
+    struct rt_hint replq_hint;
+    struct rt_unit *replq_first;    /* replq's head (the timer's), NULL if empty */
     struct sched_timer repl_timer;
     fv_cpumask_t tickled;           /* pCPUs asked to reschedule, not yet done */
 };
@@ -99,11 +131,7 @@ struct rt_private {
 static inline struct rt_private *rt_priv(const struct scheduler *s) { return s->priv; }
 static inline struct rt_unit *rt_unit(const struct sched_unit *u) { return u->priv; }
 
-#define rt_entry(ptr, member) \
-    ((struct rt_unit *)((char *)(ptr) - offsetof(struct rt_unit, member)))
-
 static inline void rt_list_init(struct rt_list *l) { l->prev = l->next = l; }
-static inline bool rt_list_empty(const struct rt_list *l) { return l->next == l; }
 
 /* Insert elem just before pos (at the tail when pos is the head). */
 static inline void rt_list_add_before(struct rt_list *elem, struct rt_list *pos)
@@ -131,6 +159,66 @@ static int rt_prio_cmp(const struct rt_unit *a, const struct rt_unit *b)
         return a->cur_deadline < b->cur_deadline ? 1 : -1;
     return 0;
 }
+
+/* Tree orders (< 0: a first). A vCPU is queued with the highest insertion
+ * number yet, so it goes after all its equals, where Xen's sorted-list
+ * insertion puts it. A key changes only while its vCPU is off the tree it
+ * orders: rt_burn_budget (level) runs on a running vCPU, never on the runq;
+ * rt_update_deadline (deadline, level) on one off both trees. */
+static int rt_seq_cmp(uint64_t a, uint64_t b) { return a < b ? -1 : a > b; }
+
+static int rt_runq_cmp(const struct rt_unit *a, const struct rt_unit *b)
+{
+    int c = rt_prio_cmp(b, a);
+    return c ? c : rt_seq_cmp(a->runq_seq, b->runq_seq);
+}
+
+static int rt_replq_cmp(const struct rt_unit *a, const struct rt_unit *b)
+{
+    if (a->cur_deadline != b->cur_deadline)
+        return a->cur_deadline < b->cur_deadline ? -1 : 1;
+    return rt_seq_cmp(a->replq_seq, b->replq_seq);
+}
+
+RB_GENERATE_STATIC(rt_runq, rt_unit, runq_node, rt_runq_cmp)
+RB_GENERATE_STATIC(rt_replq, rt_unit, replq_node, rt_replq_cmp)
+
+/* RB_INSERT, but O(1) when elm goes right after the previous insertion. A
+ * replenishment requeues vCPUs of one deadline in a row, each right after
+ * the one before, where Xen's list appends in O(1); with 10,000 vCPUs a
+ * descent from the root for each (~2 log n dependent loads) was most of
+ * the handler's time. elm then takes the one free child slot between prev
+ * and next (prev's right, else next's left), where RB_INSERT's descent
+ * would end, and is rebalanced as RB_INSERT does. */
+#define RT_GENERATE_INSERT_HINTED(name, field, cmp)                             \
+    static void name##_insert_hinted(struct name *head, struct rt_hint *h,      \
+                                     struct rt_unit *elm)                       \
+    {                                                                           \
+        if (h->prev && cmp(h->prev, elm) < 0 && (!h->next || cmp(elm, h->next) < 0)) { \
+            if (!RB_RIGHT(h->prev, field)) {                                    \
+                RB_SET(elm, h->prev, field);                                    \
+                RB_RIGHT(h->prev, field) = elm;                                 \
+            } else {                                                            \
+                RB_SET(elm, h->next, field);                                    \
+                RB_LEFT(h->next, field) = elm;                                  \
+            }                                                                   \
+            name##_RB_INSERT_COLOR(head, elm);                                  \
+        } else {                                                                \
+            RB_INSERT(name, head, elm);                                         \
+            h->next = RB_NEXT(name, head, elm);                                 \
+        }                                                                       \
+        h->prev = elm;                                                          \
+    }                                                                           \
+    static void name##_remove_hinted(struct name *head, struct rt_hint *h,      \
+                                     struct rt_unit *elm)                       \
+    {                                                                           \
+        RB_REMOVE(name, head, elm);                                             \
+        if (h->prev == elm || h->next == elm)                                   \
+            h->prev = h->next = NULL;                                           \
+    }
+
+RT_GENERATE_INSERT_HINTED(rt_runq, runq_node, rt_runq_cmp)
+RT_GENERATE_INSERT_HINTED(rt_replq, replq_node, rt_replq_cmp)
 
 /* Print a span in the largest unit that represents it exactly. */
 static const char *rt_fmt_ns(char *buf, size_t len, fv_ns_t ns)
@@ -191,9 +279,7 @@ static void rt_burn_budget(struct rt_unit *svc, fv_ns_t now)
 /* ---- queues ----------------------------------------------------------- */
 
 /* Into the runq in priority order (after equals: FIFO among them), or onto
- * the depleted queue when it has nothing to run with. The scan starts at
- * the tail: a requeued or replenished vCPU usually has the latest deadline,
- * so with many vCPUs of one period insertion stays O(1). */
+ * the depleted queue when it has nothing to run with. */
 static void runq_insert(struct scheduler *s, struct rt_unit *svc)
 {
     struct rt_private *prv = rt_priv(s);
@@ -202,42 +288,51 @@ static void runq_insert(struct scheduler *s, struct rt_unit *svc)
         svc->q = RT_Q_DEPLETED;
         return;
     }
-    struct rt_list *pos = prv->runq.prev;
-    while (pos != &prv->runq && rt_prio_cmp(svc, rt_entry(pos, q_elem)) > 0)
-        pos = pos->prev;
-    rt_list_add_before(&svc->q_elem, pos->next);
+    svc->runq_seq = prv->seq++;
+    rt_runq_insert_hinted(&prv->runq, &prv->runq_hint, svc);
     svc->q = RT_Q_RUN;
 }
 
-static void q_remove(struct rt_unit *svc)
+static void q_remove(struct scheduler *s, struct rt_unit *svc)
 {
-    if (svc->q == RT_Q_NONE)
-        return;
-    rt_list_del(&svc->q_elem);
+    struct rt_private *prv = rt_priv(s);
+    if (svc->q == RT_Q_RUN) {
+        rt_runq_remove_hinted(&prv->runq, &prv->runq_hint, svc);
+    } else if (svc->q == RT_Q_DEPLETED) {
+        rt_list_del(&svc->q_elem);
+    }
     svc->q = RT_Q_NONE;
 }
 
 static void repl_timer_rearm(struct scheduler *s)
 {
     struct rt_private *prv = rt_priv(s);
-    if (rt_list_empty(&prv->replq))
+    if (!prv->replq_first)
         sched_timer_stop(s, &prv->repl_timer);
     else
-        sched_timer_set(s, &prv->repl_timer, rt_entry(prv->replq.next, replq_elem)->cur_deadline);
+        sched_timer_set(s, &prv->repl_timer, prv->replq_first->cur_deadline);
 }
 
-/* Ordered by deadline, FIFO among equals (scanned from the tail, as
- * runq_insert); the timer follows the head. */
+/* Ordered by deadline, FIFO among equals; the timer follows the head. The
+ * head is cached: the handler takes it once per vCPU it replenishes. */
 static void replq_insert(struct scheduler *s, struct rt_unit *svc)
 {
     struct rt_private *prv = rt_priv(s);
-    struct rt_list *pos = prv->replq.prev;
-    while (pos != &prv->replq && svc->cur_deadline < rt_entry(pos, replq_elem)->cur_deadline)
-        pos = pos->prev;
-    rt_list_add_before(&svc->replq_elem, pos->next);
+    svc->replq_seq = prv->seq++;
+    rt_replq_insert_hinted(&prv->replq, &prv->replq_hint, svc);
     svc->on_replq = true;
-    if (prv->replq.next == &svc->replq_elem)
+    if (!prv->replq_first || rt_replq_cmp(svc, prv->replq_first) < 0) {
+        prv->replq_first = svc;
         repl_timer_rearm(s);
+    }
+}
+
+/* Off the replq tree (on_replq is the caller's business). */
+static void replq_unlink(struct rt_private *prv, struct rt_unit *svc)
+{
+    if (prv->replq_first == svc)
+        prv->replq_first = RB_NEXT(rt_replq, &prv->replq, svc);
+    rt_replq_remove_hinted(&prv->replq, &prv->replq_hint, svc);
 }
 
 static void replq_remove(struct scheduler *s, struct rt_unit *svc)
@@ -245,22 +340,21 @@ static void replq_remove(struct scheduler *s, struct rt_unit *svc)
     struct rt_private *prv = rt_priv(s);
     if (!svc->on_replq)
         return;
-    bool was_head = prv->replq.next == &svc->replq_elem;
-    rt_list_del(&svc->replq_elem);
+    bool was_head = prv->replq_first == svc;
+    replq_unlink(prv, svc);
     svc->on_replq = false;
     if (was_head)
         repl_timer_rearm(s);
 }
 
-/* The first runq vCPU whose hard affinity allows cpu (runq vCPUs never run). */
+/* The first runq vCPU whose hard affinity allows cpu (runq vCPUs never
+ * run). With affinities that allow most pCPUs the first one does. */
 static struct rt_unit *runq_pick(struct scheduler *s, int cpu)
 {
-    struct rt_private *prv = rt_priv(s);
-    for (struct rt_list *pos = prv->runq.next; pos != &prv->runq; pos = pos->next) {
-        struct rt_unit *svc = rt_entry(pos, q_elem);
+    struct rt_unit *svc;
+    RB_FOREACH(svc, rt_runq, &rt_priv(s)->runq)
         if (cpumask_test(&svc->unit->affinity, cpu))
             return svc;
-    }
     return NULL;
 }
 
@@ -283,13 +377,24 @@ static inline bool rt_cpu_free(struct scheduler *s, int cpu)
  * affinity, starting with its own, an idle one; else the one running the
  * lowest-priority vCPU, if new beats it. skip_cpu is a pCPU that is
  * deciding right now (its curr is stale), or -1. */
-static void runq_tickle(struct scheduler *s, const struct rt_unit *new, int skip_cpu)
+static bool runq_tickle(struct scheduler *s, const struct rt_unit *new, int skip_cpu)
 {
     struct rt_private *prv = rt_priv(s);
     const struct sched_unit *u = new->unit;
     const struct rt_unit *latest = NULL;
     int latest_cpu = -1;
+    fv_cpumask_t m;
 
+    /* Once every pCPU of its affinity is tickled (soon the case when many
+     * vCPUs wake or are replenished at once), a few word operations say
+     * there is nothing to look at. */
+    for (unsigned i = 0; i < FV_MAX_PCPUS / 64; i++)
+        m.bits[i] = u->affinity.bits[i] & ~prv->tickled.bits[i];
+    if (skip_cpu >= 0)
+        cpumask_clear(&m, skip_cpu);
+    int first = cpumask_next(&m, 0);
+    if (first < 0 || first >= s->nr_cpus)
+        return false;
     for (int i = 0; i < s->nr_cpus; i++) {
         int cpu = (u->cpu + i) % s->nr_cpus;
         if (cpu == skip_cpu || !cpumask_test(&u->affinity, cpu) ||
@@ -297,7 +402,7 @@ static void runq_tickle(struct scheduler *s, const struct rt_unit *new, int skip
             continue;
         if (rt_cpu_free(s, cpu)) {
             rt_tickle_cpu(s, cpu);
-            return;
+            return true;
         }
         const struct rt_unit *cur = rt_unit(sched_curr(s, cpu));
         if (!latest || rt_prio_cmp(cur, latest) < 0) {
@@ -305,8 +410,10 @@ static void runq_tickle(struct scheduler *s, const struct rt_unit *new, int skip
             latest_cpu = cpu;
         }
     }
-    if (latest && rt_prio_cmp(new, latest) > 0)
-        rt_tickle_cpu(s, latest_cpu);
+    if (!latest || rt_prio_cmp(new, latest) <= 0)
+        return false;
+    rt_tickle_cpu(s, latest_cpu);
+    return true;
 }
 
 /* ---- replenishment ---------------------------------------------------- */
@@ -328,49 +435,68 @@ static void rt_count_misses(struct rt_unit *svc, fv_ns_t now)
     svc->unit->deadline_misses += crossed;
 }
 
+/* The replenishment handler calls runq_tickle for vCPU after vCPU while
+ * nothing it looks at (pCPUs' current vCPUs and their priorities, the
+ * tickled mask) changes but through its own tickles. A call that found no
+ * pCPU for `failed` would find none for a vCPU with the same affinity and
+ * no higher priority (same candidate pCPUs, none free, none running
+ * anything it beats): such calls are skipped until something is tickled.
+ * With thousands of vCPUs replenished at once, most are. */
+struct rt_tickle_pass {
+    const struct rt_unit *failed;
+};
+
+static void pass_tickle(struct scheduler *s, struct rt_tickle_pass *p, const struct rt_unit *new)
+{
+    const struct rt_unit *f = p->failed;
+    if (f && rt_prio_cmp(new, f) <= 0 &&
+        !memcmp(&new->unit->affinity, &f->unit->affinity, sizeof(f->unit->affinity)))
+        return;
+    p->failed = runq_tickle(s, new, -1) ? NULL : new;
+}
+
 /* After svc's replenishment: let it (or whoever it now yields to) preempt. */
-static void repl_tickle(struct scheduler *s, struct rt_unit *svc)
+static void repl_tickle(struct scheduler *s, struct rt_tickle_pass *p, struct rt_unit *svc)
 {
     struct rt_private *prv = rt_priv(s);
     if (svc->unit->is_running) {
-        if (rt_list_empty(&prv->runq))
+        struct rt_unit *head = RB_MIN(rt_runq, &prv->runq);
+        if (!head)
             return;
-        struct rt_unit *head = rt_entry(prv->runq.next, q_elem);
         if (rt_prio_cmp(head, svc) > 0)
-            runq_tickle(s, head, -1);
+            pass_tickle(s, p, head);
     } else if (svc->q == RT_Q_RUN) {
-        runq_tickle(s, svc, -1);
+        pass_tickle(s, p, svc);
     }
 }
 
 /* Replenish every vCPU whose deadline is due, reorder the queues, then
- * tickle (after all updates, so comparisons see the new deadlines). */
+ * tickle (after all updates, so comparisons see the new deadlines) in
+ * deadline order. Each vCPU leaves its queues before its keys change. */
 static void repl_timer_fn(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
 {
     struct rt_private *prv = rt_priv(s);
-    struct rt_list done;
+    struct rt_unit *svc, *done = NULL, **tail = &done;
+    struct rt_tickle_pass pass = { NULL };
     (void)t;
 
-    rt_list_init(&done);
-    while (!rt_list_empty(&prv->replq)) {
-        struct rt_unit *svc = rt_entry(prv->replq.next, replq_elem);
-        if (now < svc->cur_deadline)
-            break;
-        rt_list_del(&svc->replq_elem);
+    while ((svc = prv->replq_first) && now >= svc->cur_deadline) {
+        bool queued = svc->q != RT_Q_NONE;
+        replq_unlink(prv, svc);
+        q_remove(s, svc);
         rt_count_misses(svc, now);
         rt_update_deadline(svc, now);
         svc->earliest_done = now + svc->cur_budget;
-        rt_list_add_before(&svc->replq_elem, &done);
-        if (svc->q != RT_Q_NONE) {
-            q_remove(svc);
+        svc->done_next = NULL;
+        *tail = svc;
+        tail = &svc->done_next;
+        if (queued)
             runq_insert(s, svc);
-        }
     }
-    while (!rt_list_empty(&done)) {
-        struct rt_unit *svc = rt_entry(done.next, replq_elem);
-        rt_list_del(&svc->replq_elem);
+    while ((svc = done)) {
+        done = svc->done_next;
         svc->on_replq = false;
-        repl_tickle(s, svc);
+        repl_tickle(s, &pass, svc);
         replq_insert(s, svc);
     }
     repl_timer_rearm(s);
@@ -411,7 +537,7 @@ static void rt_set_extratime(struct scheduler *s, struct rt_unit *svc, bool on)
         svc->priority_level++;
     svc->cur_budget = svc->budget;
     if (svc->q == RT_Q_DEPLETED) {
-        q_remove(svc);
+        q_remove(s, svc);
         runq_insert(s, svc);
         runq_tickle(s, svc, -1);
     }
@@ -424,9 +550,9 @@ static int rt_init(struct scheduler *s)
     struct rt_private *prv = calloc(1, sizeof(*prv));
     if (!prv)
         return -ENOMEM;
-    rt_list_init(&prv->runq);
+    RB_INIT(&prv->runq);
     rt_list_init(&prv->depletedq);
-    rt_list_init(&prv->replq);
+    RB_INIT(&prv->replq);
     sched_timer_init(&prv->repl_timer, repl_timer_fn, NULL, 0);
     s->priv = prv;
     return 0;
@@ -449,7 +575,6 @@ static int rt_alloc_udata(struct scheduler *s, struct sched_unit *u)
     const struct sched_dom_params *p = &u->dom->params;
     svc->unit = u;
     rt_list_init(&svc->q_elem);
-    rt_list_init(&svc->replq_elem);
     svc->period = p->period;
     svc->budget = p->budget;
     svc->extratime = p->extratime;
@@ -494,7 +619,7 @@ static void rt_insert_unit(struct scheduler *s, struct sched_unit *u)
 static void rt_remove_unit(struct scheduler *s, struct sched_unit *u)
 {
     struct rt_unit *svc = rt_unit(u);
-    q_remove(svc);
+    q_remove(s, svc);
     replq_remove(s, svc);
 }
 
@@ -506,7 +631,7 @@ static void rt_sleep(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
     if (u->is_running)
         return;
     struct rt_unit *svc = rt_unit(u);
-    q_remove(svc);
+    q_remove(s, svc);
     replq_remove(s, svc);
 }
 
@@ -515,10 +640,10 @@ static void rt_wake(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
     struct rt_unit *svc = rt_unit(u);
     if (u->is_running || svc->q != RT_Q_NONE)
         return;     /* blocked and woke before its pCPU rescheduled */
+    replq_remove(s, svc);       /* never there when blocked; be safe */
     /* A deadline passed while it slept: new period, full budget. */
     rt_update_deadline(svc, now);
     svc->earliest_done = now + svc->cur_budget;
-    replq_remove(s, svc);       /* never there when blocked; be safe */
     replq_insert(s, svc);
     runq_insert(s, svc);
     runq_tickle(s, svc, -1);
@@ -544,7 +669,7 @@ static struct sched_decision rt_do_schedule(struct scheduler *s, int cpu, fv_ns_
         runq_tickle(s, sprev, cpu);     /* preempted: maybe it fits elsewhere */
     if (!snext)
         return (struct sched_decision){ NULL, -1 };
-    q_remove(snext);
+    q_remove(s, snext);
     snext->last_start = now;
     return (struct sched_decision){ snext->unit, snext->cur_budget };
 }
@@ -664,20 +789,21 @@ static void rt_dump_unit(struct scheduler *s, const struct rt_unit *svc, FILE *f
             svc->deadline_misses);
 }
 
-static int rt_list_len(const struct rt_list *l)
-{
-    int n = 0;
-    for (const struct rt_list *p = l->next; p != l; p = p->next)
-        n++;
-    return n;
-}
-
 static void rt_dump(struct scheduler *s, FILE *f)
 {
     struct rt_private *prv = rt_priv(s);
+    struct rt_unit *svc;
+    int nr_runq = 0, nr_depleted = 0, nr_replq = 0;
     char b[32], p[32];
+
+    RB_FOREACH(svc, rt_runq, &prv->runq)
+        nr_runq++;
+    for (const struct rt_list *l = prv->depletedq.next; l != &prv->depletedq; l = l->next)
+        nr_depleted++;
+    RB_FOREACH(svc, rt_replq, &prv->replq)
+        nr_replq++;
     fprintf(f, "rtds: %d pCPUs, runq %d, depleted %d, replq %d", s->nr_cpus,
-            rt_list_len(&prv->runq), rt_list_len(&prv->depletedq), rt_list_len(&prv->replq));
+            nr_runq, nr_depleted, nr_replq);
     if (sched_timer_armed(&prv->repl_timer))
         fprintf(f, ", next replenishment at %s", rt_fmt_ns(b, sizeof(b), prv->repl_timer.expires));
     fputc('\n', f);

@@ -117,6 +117,34 @@ static void test_rtds_guarantee(void **st)
     free_run(&scn, &r);
 }
 
+/* arinc653 through the loader and the engine: each window's domain gets
+ * exactly its length per frame, to the nanosecond. */
+static void test_arinc653_windows_exact(void **st)
+{
+    (void)st;
+    const char *text =
+        "name: frame\nduration: 3s\npcpus: 1\n"
+        "sched: { policy: arinc653, frame: 30ms, windows: [ {domain: a, length: 10ms},\n"
+        "         {domain: b, length: 5ms}, {domain: c, length: 10ms} ] }\n"
+        "domains:\n"
+        "  - { name: a, workload: cpu-hog }\n"
+        "  - { name: b, workload: cpu-hog }\n"
+        "  - { name: c, workload: cpu-hog }\n";
+    struct scenario scn;
+    struct run_result r;
+    char err[1024] = "";
+    if (scenario_load_string("frame.yaml", text, NULL, 0, &scn, err, sizeof(err)))
+        fail_msg("%s", err);
+    if (sim_run(&scn, NULL, &r, err, sizeof(err)))
+        fail_msg("%s", err);
+    assert_int_equal(r.doms[0].cpu_ns, FV_MS(1000));
+    assert_int_equal(r.doms[1].cpu_ns, FV_MS(500));
+    assert_int_equal(r.doms[2].cpu_ns, FV_MS(1000));
+    /* Window length over the frame is what each is entitled to. */
+    assert_rel(r.doms[1].entitled_share, 5.0 / 30, 1e-6, "b entitled");
+    free_run(&scn, &r);
+}
+
 struct probe_lat {
     uint64_t p99, wakeups;
 };
@@ -176,6 +204,7 @@ int main(void)
         cmocka_unit_test(test_cap_credit),
         cmocka_unit_test(test_cap_credit2),
         cmocka_unit_test(test_rtds_guarantee),
+        cmocka_unit_test(test_arinc653_windows_exact),
         cmocka_unit_test(test_latency_boosted_probe),
         cmocka_unit_test(test_latency_over_probe),
     };

@@ -1,6 +1,7 @@
 /* test_sched_credit2.c — the credit2 policy (sched/credit2.c) against the
  * fake core: weighted shares, caps, SMP, burn rate, slice clamps, credit
- * resets, parameter checks, tickling, yield, run-time adjust, determinism. */
+ * resets, parameter checks, tickling, yield, run-time adjust, determinism,
+ * runqueue order (FIFO among equal credit) and a run with 1,200 vCPUs. */
 #include "testutil.h"
 #include "fake_core.h"
 
@@ -89,6 +90,32 @@ static unsigned long long resets(struct scheduler *s)
     unsigned long long r = strtoull(p + 7, NULL, 10);
     free(d);
     return r;
+}
+
+/* The runqueue as the dump lists it, head first: unit ids and credits.
+ * Returns its length (at most max are stored). */
+static int runq_of(struct scheduler *s, int *ids, fv_ns_t *credits, int max)
+{
+    char *d = dump(s);
+    char *p = strstr(d, "  runq:\n");
+    char *end = strstr(d, "  domains:\n");
+    int n = 0;
+    assert_non_null(p);
+    assert_non_null(end);
+    for (p = strchr(p, '\n') + 1; p < end; p = strchr(p, '\n') + 1) {
+        int id;
+        long long c;
+        const char *cr = strstr(p, "credit=");
+        assert_int_equal(sscanf(p, " %*d: unit %d", &id), 1);
+        assert_true(cr && sscanf(cr, "credit=%lld", &c) == 1);
+        if (n < max) {
+            ids[n] = id;
+            credits[n] = c;
+        }
+        n++;
+    }
+    free(d);
+    return n;
 }
 
 /* Every unit's credit is within [CREDIT_MIN, INIT + carry-over]. */
@@ -573,6 +600,120 @@ static void test_adjust(void **st)
     fake_sched_free(&fc);
 }
 
+/* Equal credit queues in arrival order: units woken in a shuffled order
+ * wait in that order, and one requeued with less credit goes behind them. */
+static void test_runq_fifo(void **st)
+{
+    (void)st;
+    static const char *const names[] = { "q0", "q1", "q2", "q3", "q4", "q5" };
+    static const int order[] = { 3, 1, 5, 0, 4, 2 };
+    struct fake_core fc;
+    struct scheduler *s = new_c2(&fc, 1, -1);
+    int ids[8];
+    fv_ns_t cr[8];
+
+    for (int i = 0; i < 6; i++)
+        add(&fc, names[i], 256, 0, 1);
+    for (int k = 0; k < 6; k++)
+        fake_wake(&fc, s->units[order[k]]);
+    assert_int_equal(runq_of(s, ids, cr, 8), 6);
+    for (int k = 0; k < 6; k++) {
+        assert_int_equal(ids[k], order[k]);
+        assert_int_equal(cr[k], INIT);
+    }
+    /* The first takes the pCPU for its 1 ms ratelimit, then waits behind
+     * the four that still hold INIT. */
+    fake_run(&fc, 0);
+    assert_ptr_equal(s->pcpus[0].curr, s->units[order[0]]);
+    fake_run(&fc, FV_MS(1));
+    assert_ptr_equal(s->pcpus[0].curr, s->units[order[1]]);
+    assert_int_equal(runq_of(s, ids, cr, 8), 5);
+    for (int k = 0; k < 4; k++)
+        assert_int_equal(ids[k], order[k + 2]);
+    assert_int_equal(ids[4], order[0]);
+    assert_int_equal(cr[4], INIT - FV_MS(1));
+    fake_sched_free(&fc);
+}
+
+/* Many vCPUs: 1,200 domains of mixed weights on 8 pCPUs, some capped, some
+ * pinned, the 100 first always runnable and the others blocking and
+ * waking at random. Checked every 40 ms: the runqueue is sorted by credit
+ * and credits are bounded; at the end, epochs have ended (resets), no
+ * pCPU was ever idle (a hog always waits), caps held. */
+#define MANY 1200
+
+static void run_many(fv_ns_t *out, unsigned long long *nr_resets)
+{
+    static const char *names[MANY];
+    static char buf[MANY][16];
+    static int ids[MANY];
+    static fv_ns_t cr[MANY];
+    static const uint32_t weights[] = { 128, 256, 512, 1000 };
+    struct fake_core fc;
+    struct scheduler *s = new_c2(&fc, 8, -1);
+    fv_cpumask_t pin;
+    uint64_t seed = 12345;
+
+    for (int i = 0; i < MANY; i++) {
+        struct sched_dom_params p;
+        sched_dom_defaults(&p);
+        snprintf(buf[i], sizeof(buf[i]), "d%d", i);
+        names[i] = buf[i];
+        p.weight = weights[i % 4];
+        p.cap = i % 97 == 5 ? 30 : 0;   /* 12 capped domains */
+        cpumask_clear_all(&pin);
+        cpumask_set(&pin, i % 8);
+        cpumask_set(&pin, (i + 3) % 8);
+        fake_add_domain(&fc, names[i], 1, &p, i % 10 == 7 ? &pin : NULL);
+    }
+    for (int i = 0; i < MANY; i++)
+        if (i < 100 || lcg(&seed) % 2)
+            fake_wake(&fc, s->units[i]);
+    for (fv_ns_t t = FV_MS(1); t <= FV_SEC(2); t += FV_MS(1)) {
+        fake_run(&fc, t);
+        for (int k = 0; k < 20; k++) {
+            struct sched_unit *u = s->units[100 + lcg(&seed) % (MANY - 100)];
+            if (u->runnable)
+                fake_block(&fc, u);
+            else
+                fake_wake(&fc, u);
+        }
+        if (t % FV_MS(40))
+            continue;
+        int n = runq_of(s, ids, cr, MANY);
+        assert_true(n <= MANY);
+        for (int k = 0; k < n; k++) {
+            assert_true(cr[k] <= INIT + CARRYOVER && cr[k] >= -INIT);
+            if (k && cr[k] > cr[k - 1])
+                fail_msg("runq position %d: unit %d has %lld credit, more than %lld ahead of it",
+                         k, ids[k], (long long)cr[k], (long long)cr[k - 1]);
+        }
+    }
+    fv_ns_t total = 0;
+    for (int i = 0; i < MANY; i++) {
+        total += fc.run_ns[i];
+        if (i % 97 == 5)
+            assert_true(fc.run_ns[i] <= FV_MS(600) + FV_MS(10));
+    }
+    assert_int_equal(total, 8 * FV_SEC(2));
+    *nr_resets = resets(s);
+    memcpy(out, fc.run_ns, sizeof(fv_ns_t) * MANY);
+    fake_sched_free(&fc);
+}
+
+static void test_many_units(void **st)
+{
+    (void)st;
+    static fv_ns_t a[MANY], b[MANY];
+    unsigned long long ra, rb;
+    run_many(a, &ra);
+    run_many(b, &rb);
+    print_message("credit2 %d vCPUs on 8 pCPUs: %llu resets\n", MANY, ra);
+    assert_true(ra > 0);
+    assert_int_equal(ra, rb);
+    assert_memory_equal(a, b, sizeof(a));
+}
+
 /* Pinned units only run where allowed; dump names the runqueue. */
 static void test_affinity_and_dump(void **st)
 {
@@ -616,6 +757,8 @@ int main(void)
         cmocka_unit_test(test_yield),
         cmocka_unit_test(test_adjust),
         cmocka_unit_test(test_affinity_and_dump),
+        cmocka_unit_test(test_runq_fifo),
+        cmocka_unit_test(test_many_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
