@@ -4,6 +4,7 @@
 #ifndef FV_TIME_H
 #define FV_TIME_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef int64_t fv_ns_t;
@@ -13,5 +14,10 @@ typedef int64_t fv_ns_t;
 #define FV_MS(x)    ((fv_ns_t)(x) * 1000000LL)
 #define FV_SEC(x)   ((fv_ns_t)(x) * 1000000000LL)
 #define FV_NS_NEVER INT64_MAX
+
+/* Format ns in the largest unit that represents it exactly ("30ms",
+ * "1500us", "-2s", "0ns"): what scenario files accept back, never rounded.
+ * Returns buf. */
+const char *fv_fmt_ns(fv_ns_t ns, char *buf, size_t len);
 
 #endif

@@ -181,12 +181,7 @@ static const char *format_exact(uint64_t v, bool neg, const struct unit *u, char
 
 const char *scn_format_duration(fv_ns_t ns, char *buf, size_t len)
 {
-    /* "µs" is only an input spelling: skip it so output stays ASCII. */
-    static const struct unit out_units[] = {
-        { "ns", 1 }, { "us", 1000 }, { "ms", 1000000 }, { "s", 1000000000 }, { NULL, 0 },
-    };
-    uint64_t mag = ns < 0 ? -(uint64_t)ns : (uint64_t)ns;
-    return format_exact(mag, ns < 0, out_units, buf, len);
+    return fv_fmt_ns(ns, buf, len);
 }
 
 const char *scn_format_size(uint64_t bytes, char *buf, size_t len)

@@ -65,21 +65,6 @@ struct a653_slot {
 
 static inline struct a653_private *a653_priv(const struct scheduler *s) { return s->priv; }
 
-/* Print a span in the largest unit that represents it exactly. */
-static const char *a653_fmt_ns(char *buf, size_t len, fv_ns_t ns)
-{
-    static const struct { fv_ns_t div; const char *sfx; } units[] = {
-        { FV_SEC(1), "s" }, { FV_MS(1), "ms" }, { FV_US(1), "us" },
-    };
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (ns != 0 && ns % units[i].div == 0) {
-            snprintf(buf, len, "%" PRId64 "%s", ns / units[i].div, units[i].sfx);
-            return buf;
-        }
-    snprintf(buf, len, "%" PRId64 "ns", ns);
-    return buf;
-}
-
 /* Sum of the (positive) window lengths, or -1 if it does not fit in fv_ns_t. */
 static fv_ns_t a653_windows_sum(const struct sched_global_params *gp)
 {
@@ -157,7 +142,7 @@ static int a653_check_global(const struct sched_global_params *gp, char *err, si
     for (int i = 0; i < gp->nr_windows; i++)
         if (gp->windows[i].length <= 0) {
             snprintf(err, errlen, "window %d (domain %d) has length %s (expected length > 0)",
-                     i, gp->windows[i].domid, a653_fmt_ns(a, sizeof(a), gp->windows[i].length));
+                     i, gp->windows[i].domid, fv_fmt_ns(gp->windows[i].length, a, sizeof(a)));
             return -EINVAL;
         }
     fv_ns_t sum = a653_windows_sum(gp);
@@ -167,7 +152,7 @@ static int a653_check_global(const struct sched_global_params *gp, char *err, si
     }
     if (gp->frame > 0 && sum > gp->frame) {
         snprintf(err, errlen, "windows sum to %s, more than the frame %s (expected sum <= frame)",
-                 a653_fmt_ns(a, sizeof(a), sum), a653_fmt_ns(b, sizeof(b), gp->frame));
+                 fv_fmt_ns(sum, a, sizeof(a)), fv_fmt_ns(gp->frame, b, sizeof(b)));
         return -EINVAL;
     }
     return 0;
@@ -283,18 +268,18 @@ static void a653_dump(struct scheduler *s, FILE *f)
     fv_ns_t now = sched_now(s);
     struct a653_slot slot = a653_slot_at(prv, now);
     fprintf(f, "arinc653: frame %s from %s, %d windows, now in %s\n",
-            a653_fmt_ns(a, sizeof(a), prv->frame), a653_fmt_ns(b, sizeof(b), prv->epoch),
+            fv_fmt_ns(prv->frame, a, sizeof(a)), fv_fmt_ns(prv->epoch, b, sizeof(b)),
             prv->nr_windows, slot.win ? "a window" : "the idle tail");
     for (int i = 0; i < prv->nr_windows; i++) {
         const struct a653_window *w = &prv->win[i];
         fprintf(f, "  %c[%d] %s..%s domain %d (%s)\n", slot.win == w ? '*' : ' ', i,
-                a653_fmt_ns(a, sizeof(a), w->start), a653_fmt_ns(b, sizeof(b), w->end),
+                fv_fmt_ns(w->start, a, sizeof(a)), fv_fmt_ns(w->end, b, sizeof(b)),
                 w->domid, w->dom ? w->dom->name : "absent");
     }
     if (prv->win[prv->nr_windows - 1].end < prv->frame)
         fprintf(f, "  %c    %s..%s idle\n", slot.win ? ' ' : '*',
-                a653_fmt_ns(a, sizeof(a), prv->win[prv->nr_windows - 1].end),
-                a653_fmt_ns(c, sizeof(c), prv->frame));
+                fv_fmt_ns(prv->win[prv->nr_windows - 1].end, a, sizeof(a)),
+                fv_fmt_ns(prv->frame, c, sizeof(c)));
 }
 
 static const struct sched_param_desc a653_global_params[] = {

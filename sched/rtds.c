@@ -220,21 +220,6 @@ RB_GENERATE_STATIC(rt_replq, rt_unit, replq_node, rt_replq_cmp)
 RT_GENERATE_INSERT_HINTED(rt_runq, runq_node, rt_runq_cmp)
 RT_GENERATE_INSERT_HINTED(rt_replq, replq_node, rt_replq_cmp)
 
-/* Print a span in the largest unit that represents it exactly. */
-static const char *rt_fmt_ns(char *buf, size_t len, fv_ns_t ns)
-{
-    static const struct { fv_ns_t div; const char *sfx; } units[] = {
-        { FV_SEC(1), "s" }, { FV_MS(1), "ms" }, { FV_US(1), "us" },
-    };
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (ns != 0 && ns % units[i].div == 0) {
-            snprintf(buf, len, "%" PRId64 "%s", ns / units[i].div, units[i].sfx);
-            return buf;
-        }
-    snprintf(buf, len, "%" PRId64 "ns", ns);
-    return buf;
-}
-
 /* Move the deadline past now by whole periods (catching up over periods
  * missed while blocked or late; Xen keeps this grid, anchored at time 0,
  * rather than restarting a period at now), refill the budget, back to
@@ -509,17 +494,17 @@ static int rt_validate(const struct sched_dom_params *p, char *err, size_t errle
     char a[32], b[32];
     if (p->period < SCHED_RTDS_MIN_SPAN || p->period > RT_MAX_SPAN) {
         snprintf(err, errlen, "period %s out of range (expected 10us <= period <= %" PRIu32 "us)",
-                 rt_fmt_ns(a, sizeof(a), p->period), UINT32_MAX);
+                 fv_fmt_ns(p->period, a, sizeof(a)), UINT32_MAX);
         return -EINVAL;
     }
     if (p->budget < SCHED_RTDS_MIN_SPAN) {
         snprintf(err, errlen, "budget %s is below the minimum (expected budget >= 10us)",
-                 rt_fmt_ns(a, sizeof(a), p->budget));
+                 fv_fmt_ns(p->budget, a, sizeof(a)));
         return -EINVAL;
     }
     if (p->budget > p->period) {
         snprintf(err, errlen, "budget %s exceeds period %s (expected budget <= period)",
-                 rt_fmt_ns(a, sizeof(a), p->budget), rt_fmt_ns(b, sizeof(b), p->period));
+                 fv_fmt_ns(p->budget, a, sizeof(a)), fv_fmt_ns(p->period, b, sizeof(b)));
         return -EINVAL;
     }
     return 0;
@@ -785,7 +770,7 @@ static void rt_dump_unit(struct scheduler *s, const struct rt_unit *svc, FILE *f
             " misses %" PRIu64 "\n",
             u->vcpu_id, u->cpu, u->is_running ? "running" : "-",
             u->runnable ? "" : " blocked", qname[svc->q], svc->priority_level,
-            rt_fmt_ns(b, sizeof(b), left), rt_fmt_ns(dl, sizeof(dl), svc->cur_deadline),
+            fv_fmt_ns(left, b, sizeof(b)), fv_fmt_ns(svc->cur_deadline, dl, sizeof(dl)),
             svc->deadline_misses);
 }
 
@@ -805,7 +790,7 @@ static void rt_dump(struct scheduler *s, FILE *f)
     fprintf(f, "rtds: %d pCPUs, runq %d, depleted %d, replq %d", s->nr_cpus,
             nr_runq, nr_depleted, nr_replq);
     if (sched_timer_armed(&prv->repl_timer))
-        fprintf(f, ", next replenishment at %s", rt_fmt_ns(b, sizeof(b), prv->repl_timer.expires));
+        fprintf(f, ", next replenishment at %s", fv_fmt_ns(prv->repl_timer.expires, b, sizeof(b)));
     fputc('\n', f);
     for (int c = 0; c < s->nr_cpus; c++) {
         const struct sched_unit *u = sched_curr(s, c);
@@ -818,7 +803,7 @@ static void rt_dump(struct scheduler *s, FILE *f)
         const struct sched_domain *d = s->doms[i];
         const struct rt_unit *svc0 = rt_unit(d->units[0]);
         fprintf(f, "  dom %d (%s): period %s budget %s extratime %d\n", d->id, d->name,
-                rt_fmt_ns(p, sizeof(p), svc0->period), rt_fmt_ns(b, sizeof(b), svc0->budget),
+                fv_fmt_ns(svc0->period, p, sizeof(p)), fv_fmt_ns(svc0->budget, b, sizeof(b)),
                 svc0->extratime);
         for (int k = 0; k < d->nr_units; k++)
             rt_dump_unit(s, rt_unit(d->units[k]), f);

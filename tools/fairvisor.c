@@ -73,14 +73,11 @@ static void usage_run(FILE *f)
 
 static void print_param_value(FILE *f, int ns, int64_t v)
 {
+    char buf[32];
     if (!ns)
         fprintf(f, "%lld", (long long)v);
-    else if (v % 1000000 == 0)
-        fprintf(f, "%lldms", (long long)(v / 1000000));
-    else if (v % 1000 == 0)
-        fprintf(f, "%lldus", (long long)(v / 1000));
     else
-        fprintf(f, "%lldns", (long long)v);
+        fputs(fv_fmt_ns(v, buf, sizeof(buf)), f);
 }
 
 static void print_sched_params(FILE *f, const char *what, const struct sched_param_desc *p)
