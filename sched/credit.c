@@ -12,6 +12,14 @@
  * local choice is OVER (or nothing) steals strictly better work from its
  * peers. A capped vCPU that overspends is parked until its credit recovers.
  *
+ * Insertion into a runqueue goes where Xen's scan would stop, before the
+ * first vCPU of lower priority, but without the scan: each runqueue keeps
+ * that vCPU for every priority (its "marks"), kept up to date as vCPUs come
+ * and go and as accounting changes the priority of queued ones (a runqueue
+ * is then unsorted until its next re-sort, as in Xen, and the marks follow
+ * that order too). The re-sort itself walks a runqueue only if a vCPU may
+ * be out of line in it.
+ *
  * Locking: the core calls every hook, and the two timer callbacks (the
  * master's accounting, each pCPU's tick), with the scheduler lock held. That
  * one lock covers all runqueues and the accounting state, so this file takes
@@ -53,6 +61,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* ---- constants (Xen's) ---------------------------------------------------- */
 
@@ -72,6 +81,7 @@
 #define CSCHED_PRI_TS_UNDER  -1     /* time-share, with credit */
 #define CSCHED_PRI_TS_OVER   -2     /* time-share, without credit */
 #define CSCHED_PRI_IDLE     -64     /* nothing to run */
+#define CSCHED_NR_RANKS       3     /* queued priorities: BOOST, UNDER, OVER */
 
 #define CSCHED_FLAG_PARKED     (1u << 0)  /* capped and overspent: not run */
 #define CSCHED_FLAG_YIELD      (1u << 1)  /* yielded since last descheduled */
@@ -89,6 +99,12 @@ struct clist {
 struct csched_pcpu {
     struct clist runq;              /* by priority, FIFO within one */
     int nr_queued;
+    /* below[r]: the first queued vCPU of rank > r (see pri_rank), where a
+     * vCPU of rank r is inserted; &runq when there is none. Bit r of
+     * stale: below[r] is to be found again before use. */
+    struct clist *below[CSCHED_NR_RANKS];
+    unsigned int stale;
+    bool mixed;                     /* a BOOST/UNDER may be behind an OVER */
     unsigned int runq_sort_last;    /* accounting epoch last sorted for */
     struct sched_timer ticker;      /* burns and un-boosts the running vCPU */
 };
@@ -202,28 +218,201 @@ static int nr_runnable(const struct scheduler *s, int cpu)
     return csched_pcpu(s, cpu)->nr_queued + (s->pcpus[cpu].curr != NULL);
 }
 
+/* A queued priority as an index, best first: BOOST 0, UNDER 1, OVER 2. A
+ * vCPU of rank r goes before the first one of a rank > r. */
+static inline int pri_rank(int pri) { return CSCHED_PRI_TS_BOOST - pri; }
+static inline int elem_rank(struct clist *l) { return pri_rank(runq_elem(l)->pri); }
+
+/* The marks found by walking the queue, as the scan they replace would:
+ * only the debugging check and an empty queue need this. */
+static void runq_find_marks(struct csched_pcpu *spc, struct clist *below[])
+{
+    struct clist *head = &spc->runq;
+    int found = 0;
+
+    for (int r = 0; r < CSCHED_NR_RANKS; r++)
+        below[r] = head;
+    /* Nothing queued is below OVER: its mark is always the end. */
+    for (struct clist *it = head->next; it != head && found < CSCHED_NR_RANKS - 1; it = it->next)
+        for (int k = elem_rank(it); found < k && found < CSCHED_NR_RANKS - 1; found++)
+            below[found] = it;
+}
+
+/* The first vCPU after e of rank > r: where the mark below[r] moves when e,
+ * which held it, leaves the queue or rises above r. */
+static struct clist *runq_next_below(struct csched_pcpu *spc, struct clist *e, int r)
+{
+    struct clist *it = e->next;
+    while (it != &spc->runq && elem_rank(it) <= r)
+        it = it->next;
+    return it;
+}
+
+/* Whether a comes before b (both queued at head, a != b): 1, 0, or -1
+ * if walking on from both at once has not told within `budget` steps. */
+static int clist_precedes(const struct clist *a, const struct clist *b, const struct clist *head,
+                          int budget)
+{
+    for (const struct clist *fa = a, *fb = b; budget-- > 0;) {
+        fa = fa->next;
+        if (fa == b || fa == head)
+            return fa == b;
+        fb = fb->next;
+        if (fb == a || fb == head)
+            return fb == head;
+    }
+    return -1;
+}
+
+static inline bool mark_stale(const struct csched_pcpu *spc, int r) { return spc->stale & (1u << r); }
+
+/* Find below[r] again, walking on from the nearest good mark before it
+ * (each mark is at or after the one of a better rank) and finding the
+ * stale marks in between on the way. */
+static void runq_refresh_mark(struct csched_pcpu *spc, int r)
+{
+    struct clist *it = spc->runq.next;
+    int k = r - 1;
+
+    while (k >= 0 && mark_stale(spc, k))
+        k--;
+    if (k >= 0)
+        it = spc->below[k];
+    for (k++; k <= r; k++) {
+        while (it != &spc->runq && elem_rank(it) <= k)
+            it = it->next;
+        spc->below[k] = it;
+        spc->stale &= ~(1u << k);
+    }
+}
+
+#ifdef CSCHED_CHECK_RUNQ
+/* Debugging aid (the unit test defines it): check the marks against the
+ * linear scan they replace, Xen's csched_runq_insert, on every change. */
+static void runq_check(struct csched_pcpu *spc, const struct csched_unit *svc,
+                       const struct clist *pos)
+{
+    struct clist *iter, *mark[CSCHED_NR_RANKS];
+
+    if (svc) {
+        for (iter = spc->runq.next; iter != &spc->runq; iter = iter->next)
+            if (svc->pri > runq_elem(iter)->pri)
+                break;
+        if ((svc->flags & CSCHED_FLAG_YIELD) && iter != &spc->runq)
+            iter = iter->next;
+        if (iter != pos) {
+            fprintf(stderr, "credit: runq_insert u%d off the scan's place\n", svc->unit->id);
+            abort();
+        }
+    }
+    bool over_seen = false;
+    for (iter = spc->runq.next; iter != &spc->runq && !spc->mixed; iter = iter->next) {
+        over_seen |= elem_rank(iter) == pri_rank(CSCHED_PRI_TS_OVER);
+        if (over_seen && elem_rank(iter) != pri_rank(CSCHED_PRI_TS_OVER)) {
+            fprintf(stderr, "credit: runqueue out of order but not flagged mixed\n");
+            abort();
+        }
+    }
+    runq_find_marks(spc, mark);
+    for (int r = 0; r < CSCHED_NR_RANKS; r++)
+        if (!mark_stale(spc, r) && mark[r] != spc->below[r]) {
+            fprintf(stderr, "credit: runqueue mark %d out of date\n", r);
+            abort();
+        }
+}
+#else
+static inline void runq_check(struct csched_pcpu *spc, const struct csched_unit *svc,
+                              const struct clist *pos)
+{
+    (void)spc, (void)svc, (void)pos;
+}
+#endif
+
+/* How far set_pri walks to place a falling vCPU against a mark before it
+ * leaves the mark to runq_refresh_mark. */
+#define CSCHED_MARK_WALK 16
+
+/* Accounting changes the priority of queued vCPUs, leaving the queue
+ * unsorted until its next re-sort (as in Xen); the marks must follow. One
+ * that rises passes on the marks it held. One that falls takes those it now
+ * comes before: vCPUs fall because they ran, so they were queued lately,
+ * often close to the mark; else the mark goes stale, to be found by one
+ * walk for all the vCPUs that fall in this accounting. */
+static void set_pri(struct scheduler *s, struct csched_unit *svc, int pri)
+{
+    int from = pri_rank(svc->pri), to = pri_rank(pri);
+
+    svc->pri = pri;
+    if (!unit_on_runq(svc) || from == to)
+        return;
+    struct csched_pcpu *spc = csched_pcpu(s, svc->runq_cpu);
+    struct clist *e = &svc->runq_elem;
+    /* Unless it is the first OVER rising or the last of BOOST and UNDER
+     * falling, the re-sort will have to put it back in line. */
+    int under = pri_rank(CSCHED_PRI_TS_UNDER), over = pri_rank(CSCHED_PRI_TS_OVER);
+    if ((from == over) != (to == over)) {
+        struct clist *first_over = mark_stale(spc, under) ? NULL : spc->below[under];
+        if (first_over != (from == over ? e : e->next))
+            spc->mixed = true;
+    }
+    for (int r = to; r < from; r++)
+        if (!mark_stale(spc, r) && spc->below[r] == e)
+            spc->below[r] = runq_next_below(spc, e, r);
+    for (int r = from; r < to; r++) {
+        if (mark_stale(spc, r))
+            continue;
+        int before = spc->below[r] == &spc->runq ? 1 :
+                     clist_precedes(e, spc->below[r], &spc->runq, CSCHED_MARK_WALK);
+        if (before > 0)
+            spc->below[r] = e;
+        else if (before < 0)
+            spc->stale |= 1u << r;
+    }
+    runq_check(spc, NULL, NULL);
+}
+
 static void runq_insert(struct scheduler *s, struct csched_unit *svc, int cpu)
 {
     struct csched_pcpu *spc = csched_pcpu(s, cpu);
-    struct clist *iter;
+    int rank = pri_rank(svc->pri);
 
-    for (iter = spc->runq.next; iter != &spc->runq; iter = iter->next)
-        if (svc->pri > runq_elem(iter)->pri)
-            break;
+    if (mark_stale(spc, rank))
+        runq_refresh_mark(spc, rank);
+    struct clist *pos = spc->below[rank];
     /* A yielder lets one lower-priority vCPU go first, if there is one; the
      * next sort brings it forward again if the queue is long. */
-    if ((svc->flags & CSCHED_FLAG_YIELD) && iter != &spc->runq)
-        iter = iter->next;
-    clist_add_before(&svc->runq_elem, iter);
+    if ((svc->flags & CSCHED_FLAG_YIELD) && pos != &spc->runq) {
+        if (elem_rank(pos) == pri_rank(CSCHED_PRI_TS_OVER))
+            spc->mixed = true;      /* an UNDER (or BOOST) behind an OVER */
+        pos = pos->next;
+    }
+    runq_check(spc, svc, pos);
+    clist_add_before(&svc->runq_elem, pos);
+    /* svc is below the ranks better than its own. The marks of those were
+     * at or before below[rank]: svc is their first only if it went just
+     * before the one they held (not so for a yielder, which goes after). */
+    for (int r = 0; r < rank; r++)
+        if (!mark_stale(spc, r) && spc->below[r] == pos)
+            spc->below[r] = &svc->runq_elem;
     svc->runq_cpu = cpu;
     spc->nr_queued++;
+    runq_check(spc, NULL, NULL);
 }
 
+/* A mark on svc moves on to the next vCPU below its rank: on a sorted
+ * queue, the next vCPU. */
 static void runq_remove(struct scheduler *s, struct csched_unit *svc)
 {
-    csched_pcpu(s, svc->runq_cpu)->nr_queued--;
-    clist_del_init(&svc->runq_elem);
+    struct csched_pcpu *spc = csched_pcpu(s, svc->runq_cpu);
+    struct clist *e = &svc->runq_elem;
+
+    for (int r = 0; r < CSCHED_NR_RANKS - 1; r++)
+        if (!mark_stale(spc, r) && spc->below[r] == e)
+            spc->below[r] = runq_next_below(spc, e, r);
+    spc->nr_queued--;
+    clist_del_init(e);
     svc->runq_cpu = -1;
+    runq_check(spc, NULL, NULL);
 }
 
 /* Debit what svc ran since start_time, exactly: the remainder that does not
@@ -363,13 +552,13 @@ static void acct_unit(struct scheduler *s, struct csched_unit *svc, int64_t fair
 
     svc->credit += (int)fair;
     if (svc->credit < 0) {
-        svc->pri = CSCHED_PRI_TS_OVER;
+        set_pri(s, svc, CSCHED_PRI_TS_OVER);
         if (svc->sdom->cap && svc->credit < -cap && !(svc->flags & CSCHED_FLAG_PARKED))
             park(s, svc);
         if (svc->credit < -cpt)
             svc->credit = -cpt;
     } else {
-        svc->pri = CSCHED_PRI_TS_UNDER;
+        set_pri(s, svc, CSCHED_PRI_TS_UNDER);
         if (svc->flags & CSCHED_FLAG_PARKED)
             unpark(s, svc);
         /* Idle-ish: stop earning, and restart a little ahead later. */
@@ -448,19 +637,27 @@ out:
 }
 
 /* Priorities changed under the queued vCPUs: move UNDER (and BOOST) ahead of
- * OVER, keeping the order within each, once per accounting epoch. */
+ * OVER, keeping the order within each, once per accounting epoch. Nothing
+ * to move unless `mixed` says so. The walk finds the marks on the way:
+ * BOOST and UNDER keep their order, so the first UNDER it meets is the
+ * first below BOOST, unless none is. */
 static void runq_sort(struct scheduler *s, int cpu)
 {
     struct csched_private *prv = csched_priv(s);
     struct csched_pcpu *spc = csched_pcpu(s, cpu);
-    struct clist *elem = spc->runq.next, *last_under = &spc->runq;
+    struct clist *elem = spc->runq.next, *last_under = &spc->runq, *first_under = NULL;
 
     if (spc->runq_sort_last == prv->runq_sort)
         return;
     spc->runq_sort_last = prv->runq_sort;
+    if (!spc->mixed)
+        return;
     while (elem != &spc->runq) {
         struct clist *next = elem->next;
-        if (runq_elem(elem)->pri >= CSCHED_PRI_TS_UNDER) {
+        int pri = runq_elem(elem)->pri;
+        if (pri >= CSCHED_PRI_TS_UNDER) {
+            if (pri == CSCHED_PRI_TS_UNDER && !first_under)
+                first_under = elem;
             if (elem->prev != last_under) {
                 clist_del_init(elem);
                 clist_add_before(elem, last_under->next);
@@ -469,6 +666,12 @@ static void runq_sort(struct scheduler *s, int cpu)
         }
         elem = next;
     }
+    spc->below[pri_rank(CSCHED_PRI_TS_OVER)] = &spc->runq;
+    spc->below[pri_rank(CSCHED_PRI_TS_UNDER)] = last_under->next;
+    spc->below[pri_rank(CSCHED_PRI_TS_BOOST)] = first_under ? first_under : last_under->next;
+    spc->stale = 0;
+    spc->mixed = false;
+    runq_check(spc, NULL, NULL);
 }
 
 /* Each pCPU's tick, while it runs a vCPU. A vCPU found running here uses
@@ -483,7 +686,7 @@ static void csched_tick(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
     if (cur) {
         struct csched_unit *svc = csched_unit(cur);
         if (svc->pri == CSCHED_PRI_TS_BOOST)
-            svc->pri = CSCHED_PRI_TS_UNDER;
+            set_pri(s, svc, CSCHED_PRI_TS_UNDER);
         burn_credits(svc, now);
         if (clist_empty(&svc->active_elem))
             acct_start(prv, svc);
@@ -710,6 +913,7 @@ static int csched_alloc_pdata(struct scheduler *s, int cpu)
     if (!spc)
         return -ENOMEM;
     clist_init(&spc->runq);
+    runq_find_marks(spc, spc->below);
     spc->runq_sort_last = csched_priv(s)->runq_sort;
     sched_timer_init(&spc->ticker, csched_tick, spc, cpu);
     s->pcpus[cpu].priv = spc;
@@ -843,7 +1047,7 @@ static void csched_wake(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
     if (svc->flags & CSCHED_FLAG_PARKED)
         return;                     /* accounting unparks it */
     if (!migrating && svc->pri == CSCHED_PRI_TS_UNDER)
-        svc->pri = CSCHED_PRI_TS_BOOST;
+        set_pri(s, svc, CSCHED_PRI_TS_BOOST);
     int cpu = u->cpu;
     if (cpu < 0 || cpu >= s->nr_cpus || !cpumask_test(&u->affinity, cpu))
         cpu = csched_pick_pcpu(s, u);   /* affinity changed under it */
