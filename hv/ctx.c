@@ -9,6 +9,7 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FV_ASAN 1
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #endif
 #if defined(__SANITIZE_THREAD__)
@@ -124,6 +125,11 @@ void *fv_stack_alloc(size_t size)
         munmap(p, size + pg);
         return NULL;
     }
+#ifdef FV_ASAN
+    /* A context abandoned mid-function leaves its frames' redzones poisoned
+     * in ASan's shadow; a later mmap can return the same addresses. */
+    __asan_unpoison_memory_region(p + pg, size);
+#endif
     return p + pg;
 }
 
@@ -133,6 +139,9 @@ void fv_stack_free(void *lo, size_t size)
         return;
     size_t pg = page_size();
     size = (size + pg - 1) & ~(pg - 1);
+#ifdef FV_ASAN
+    __asan_unpoison_memory_region(lo, size);
+#endif
     munmap((char *)lo - pg, size + pg);
 }
 
