@@ -125,11 +125,7 @@ void *fv_stack_alloc(size_t size)
         munmap(p, size + pg);
         return NULL;
     }
-#ifdef FV_ASAN
-    /* A context abandoned mid-function leaves its frames' redzones poisoned
-     * in ASan's shadow; a later mmap can return the same addresses. */
-    __asan_unpoison_memory_region(p + pg, size);
-#endif
+    fv_stack_unpoison(p + pg, size);
     return p + pg;
 }
 
@@ -139,10 +135,20 @@ void fv_stack_free(void *lo, size_t size)
         return;
     size_t pg = page_size();
     size = (size + pg - 1) & ~(pg - 1);
+    fv_stack_unpoison(lo, size);
+    munmap((char *)lo - pg, size + pg);
+}
+
+void fv_stack_unpoison(void *lo, size_t size)
+{
+    /* A context abandoned mid-function leaves its frames' redzones poisoned
+     * in ASan's shadow; a later mmap can return the same addresses. */
 #ifdef FV_ASAN
     __asan_unpoison_memory_region(lo, size);
+#else
+    (void)lo;
+    (void)size;
 #endif
-    munmap((char *)lo - pg, size + pg);
 }
 
 size_t fv_stack_default_size(void)

@@ -43,6 +43,9 @@ void fv_ctx_destroy(struct fv_ctx *c);
  * instead of corrupting a neighbour. Returns the usable low address or NULL. */
 void *fv_stack_alloc(size_t size);
 void fv_stack_free(void *lo, size_t size);
+/* Forget sanitizer state about [lo, lo + size): memory about to hold (or
+ * that held) contexts abandoned mid-function. No-op without ASan. */
+void fv_stack_unpoison(void *lo, size_t size);
 /* Default vCPU stack size (larger under sanitizers, whose frames are big). */
 size_t fv_stack_default_size(void);
 

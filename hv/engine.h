@@ -25,5 +25,27 @@ int engine_run(const struct scenario *scn, const struct engine_opts *o,
 
 int sim_run(const struct scenario *scn, const struct engine_opts *o,
             struct run_result *out, char *err, size_t errlen);
+int real_run(const struct scenario *scn, const struct engine_opts *o,
+             struct run_result *out, char *err, size_t errlen);
+
+/* ---- shared by the engines (hv/engine.c) ---- */
+
+struct scheduler;
+struct dom_result;
+
+/* Register every scenario domain with the scheduler, in order. */
+int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *err, size_t errlen);
+/* A result entry per domain (names, ids, parameters; zeroed figures). */
+struct dom_result *engine_results_new(const struct scenario *scn);
+/* Sum each unit's policy-reported deadline misses into its domain. */
+void engine_collect_sched_misses(const struct scheduler *s, struct dom_result *res);
+/* The seed a domain's guests draw from: the scenario seed mixed with the id. */
+uint64_t engine_dom_seed(uint64_t seed, int domid);
+/* Does [p, p+len) lie within [lo, lo+size)? (no overflow) */
+int engine_range_ok(const void *p, uint64_t len, const void *lo, uint64_t size);
+/* With FV_DUMP set in the environment, the policy's dump to stderr. */
+void engine_dump(struct scheduler *s);
+/* A guest console line to stderr: "console NAME: text". */
+void engine_console(const char *dom, const char *buf, uint64_t len);
 
 #endif

@@ -13,6 +13,21 @@ void guest_compute(fv_ns_t ns)
         guest_current->be->compute(guest_current, ns);
 }
 
+void guest_touch(fv_ns_t ns, uint64_t wss)
+{
+    if (ns > 0)
+        guest_current->be->touch(guest_current, ns, wss);
+}
+
+int guest_console_write(const char *buf, uint64_t len)
+{
+    if (len > 4096)
+        return -EINVAL;
+    return guest_current->be->console_write(guest_current, buf, len);
+}
+
+int guest_time_is_virtual(void) { return guest_current->be->virtual_time; }
+
 void guest_block(void) { guest_current->be->block(guest_current); }
 void guest_yield(void) { guest_current->be->yield(guest_current); }
 

@@ -13,6 +13,8 @@ struct guest_vcpu;
 
 struct guest_backend {
     void (*compute)(struct guest_vcpu *v, fv_ns_t ns);
+    void (*touch)(struct guest_vcpu *v, fv_ns_t ns, uint64_t wss);
+    int (*console_write)(struct guest_vcpu *v, const char *buf, uint64_t len);
     void (*block)(struct guest_vcpu *v);
     void (*yield)(struct guest_vcpu *v);
     int (*set_timer)(struct guest_vcpu *v, fv_ns_t when);
@@ -20,6 +22,7 @@ struct guest_backend {
     void (*work_units)(struct guest_vcpu *v, uint64_t n);
     void (*deadline_miss)(struct guest_vcpu *v);
     void (*latency_sample)(struct guest_vcpu *v, fv_ns_t ns);
+    int virtual_time;
 };
 
 /* Embedded first in each engine's vCPU. */

@@ -241,6 +241,27 @@ static void gb_compute(struct guest_vcpu *g, fv_ns_t ns)
     leave_guest(sv(g), REQ_COMPUTE);
 }
 
+static void gb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
+{
+    (void)wss;                      /* no memory hierarchy in virtual time */
+    gb_compute(g, ns);
+}
+
+/* In the sim engine a domain's only memory is its vCPUs' stacks. */
+static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
+{
+    struct sim *sim = sv(g)->sim;
+    const struct sched_domain *d = sv(g)->u->dom;
+    for (int i = 0; i < d->nr_units; i++) {
+        const struct sim_vcpu *v = &sim->vcpu[d->units[i]->id];
+        if (engine_range_ok(buf, len, v->stack, v->stack_size)) {
+            engine_console(sv(g)->sd->name, buf, len);
+            return 0;
+        }
+    }
+    return -EFAULT;
+}
+
 static void gb_block(struct guest_vcpu *g)
 {
     struct sim_vcpu *v = sv(g);
@@ -280,7 +301,8 @@ static void gb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
 }
 
 static const struct guest_backend sim_backend = {
-    .compute = gb_compute, .block = gb_block, .yield = gb_yield,
+    .compute = gb_compute, .touch = gb_touch, .console_write = gb_console_write,
+    .block = gb_block, .yield = gb_yield, .virtual_time = 1,
     .set_timer = gb_set_timer, .now = gb_now, .work_units = gb_work_units,
     .deadline_miss = gb_deadline_miss, .latency_sample = gb_latency_sample,
 };
@@ -295,26 +317,6 @@ static void vcpu_main(void *arg)
 
 /* ---- building and tearing down ---------------------------------------------------------- */
 
-static uint64_t dom_seed(uint64_t seed, int domid)
-{
-    uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(domid + 1);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static int add_domains(struct sim *sim, char *err, size_t errlen)
-{
-    const struct scenario *scn = sim->scn;
-    for (int i = 0; i < scn->nr_domains; i++) {
-        const struct scn_domain *sd = &scn->domains[i];
-        if (!sched_core_add_domain(sim->s, sd->id, sd->name, &sd->sp, sd->vcpus,
-                                   sd->pinned ? &sd->pin : NULL, err, errlen))
-            return -EINVAL;
-    }
-    return 0;
-}
-
 static int make_vcpus(struct sim *sim)
 {
     struct scheduler *s = sim->s;
@@ -326,7 +328,7 @@ static int make_vcpus(struct sim *sim)
         for (int i = 0; i < s->doms[d]->nr_units; i++) {
             struct sched_unit *u = s->doms[d]->units[i];
             struct sim_vcpu *v = &sim->vcpu[u->id];
-            v->g = (struct guest_vcpu){ &sim_backend, dom_seed(sim->scn->seed, s->doms[d]->id),
+            v->g = (struct guest_vcpu){ &sim_backend, engine_dom_seed(sim->scn->seed, s->doms[d]->id),
                                         s->doms[d]->id, i };
             v->sim = sim;
             v->u = u;
@@ -373,7 +375,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
     sim->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &sim_core_ops, sim, err, errlen);
     if (!sim->s)
         return -EINVAL;
-    int rc = add_domains(sim, err, errlen);
+    int rc = engine_add_domains(sim->s, scn, err, errlen);
     if (rc)
         return rc;
     if ((rc = make_vcpus(sim)))
@@ -382,18 +384,9 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
         sched_timer_init(&sim->pcpu[c].slice, ev_slice, NULL, c);
         sched_timer_init(&sim->pcpu[c].done, ev_done, NULL, c);
     }
-    sim->res = calloc((size_t)scn->nr_domains, sizeof(*sim->res));
+    sim->res = engine_results_new(scn);
     if (!sim->res)
         return -ENOMEM;
-    for (int d = 0; d < scn->nr_domains; d++) {
-        const struct scn_domain *sd = &scn->domains[d];
-        struct dom_result *r = &sim->res[d];
-        snprintf(r->name, sizeof(r->name), "%s", sd->name);
-        r->id = sd->id;
-        r->vcpus = sd->vcpus;
-        r->weight = sd->sp.weight;
-        r->cap = sd->sp.cap;
-    }
     struct timeline_sink sink = o ? o->sink : (struct timeline_sink){ 0 };
     return metrics_init(&sim->m, sim->s, sim->res, scn->starvation_threshold, sink, 0);
 }
@@ -448,8 +441,8 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
     loop(&sim, o ? o->stop : NULL);
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
-    for (int i = 0; i < sim.s->nr_units; i++)
-        sim.res[sim.vcpu[i].dom_index].sched_deadline_misses += sim.s->units[i]->deadline_misses;
+    engine_collect_sched_misses(sim.s, sim.res);
+    engine_dump(sim.s);
 
     *out = (struct run_result){
         .scn = scn, .policy = scn->policy->name, .engine = "sim", .seed = scn->seed,
@@ -465,14 +458,4 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
         snprintf(err, errlen, "out of memory during the run");
     sim_free(&sim);
     return rc;
-}
-
-int engine_run(const struct scenario *scn, const struct engine_opts *o,
-               struct run_result *out, char *err, size_t errlen)
-{
-    if (strcmp(scn->engine, "sim") == 0)
-        return sim_run(scn, o, out, err, errlen);
-    snprintf(err, errlen, "%s: engine '%s' is not available in this build yet (expected engine: sim)",
-             scn->file, scn->engine);
-    return -ENOSYS;
 }

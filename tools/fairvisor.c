@@ -231,12 +231,6 @@ static int cmd_run(int argc, char **argv)
         rc = EXIT_BAD;
         goto out;
     }
-    if (strcmp(scn.engine, "sim") != 0) {
-        fprintf(stderr, "%s: engine '%s' is not available in this build yet (expected engine: sim)\n",
-                a.scenario, scn.engine);
-        rc = EXIT_BAD;
-        goto out_scn;
-    }
     res = results_open(&scn, a.out, a.root, err, sizeof(err));
     if (!res) {
         fprintf(stderr, "fairvisor: %s\n", err);

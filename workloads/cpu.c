@@ -21,7 +21,7 @@ static const struct wl_param_desc hog_params[] = {
 static void hog_main(const struct wl_args *a)
 {
     for (;;) {
-        guest_compute(a->v[HOG_CHUNK]);
+        guest_touch(a->v[HOG_CHUNK], (uint64_t)a->v[HOG_WSS]);
         guest_work_units(1);
     }
 }
@@ -47,6 +47,9 @@ static void periodic_main(const struct wl_args *a)
     if (release > guest_now())
         guest_sleep_until(release);
     for (;;) {
+        /* How late the burst starts after its release, as the guest sees
+         * it (the hypervisor measures wake-to-run on its own). */
+        guest_latency_sample(guest_now() - release);
         guest_compute(a->v[PER_BURST]);
         guest_work_units(1);
         fv_ns_t deadline = release + period;
@@ -105,6 +108,27 @@ static void bursty_main(const struct wl_args *a)
     }
 }
 
+/* ---- cpu-spin: the hostile hog that never calls the hypervisor ---------- */
+
+/* Work the compiler cannot drop or hoist: an LCG step on a volatile. */
+static void spin_step(volatile uint64_t *x)
+{
+    *x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+}
+
+static void spin_main(const struct wl_args *a)
+{
+    (void)a;
+    volatile uint64_t x = 1;
+    /* Virtual time only advances through the hypervisor, so under the sim
+     * engine the spinner is modelled as computing forever. */
+    if (guest_time_is_virtual())
+        for (;;)
+            guest_compute(FV_SEC(1));
+    for (;;)
+        spin_step(&x);
+}
+
 /* ---- idle ----------------------------------------------------------------- */
 
 static void idle_main(const struct wl_args *a)
@@ -123,6 +147,10 @@ const struct workload_desc workload_cpu_periodic = {
 };
 const struct workload_desc workload_cpu_bursty = {
     "cpu-bursty", "on/off CPU spans drawn from a seeded distribution", bursty_params, bursty_main,
+};
+const struct workload_desc workload_cpu_spin = {
+    "cpu-spin", "loops forever without ever calling the hypervisor (only preemption stops it)",
+    NULL, spin_main,
 };
 const struct workload_desc workload_idle = {
     "idle", "blocks forever", NULL, idle_main,

@@ -21,6 +21,12 @@
  * no-op. */
 void guest_compute(fv_ns_t ns);
 
+/* Consume `ns` of CPU time as guest_compute does; in the real engine the
+ * work is a loop reading and writing the first `wss` bytes of this
+ * domain's memory (one cache line at a time), so domains contend for
+ * caches. wss beyond the domain's memory is clamped. */
+void guest_touch(fv_ns_t ns, uint64_t wss);
+
 /* Block until an event or this vCPU's timer fires. Returns at once if one
  * is already pending (the pending flag is consumed). */
 void guest_block(void);
@@ -52,6 +58,15 @@ void guest_latency_sample(fv_ns_t ns);
 /* This domain's deterministic random seed (from the scenario seed and the
  * domain id), for guest_rand.h. */
 uint64_t guest_seed(void);
+
+/* Write len bytes at buf to this domain's console (the run's log, one line
+ * per call, prefixed with the domain name). buf must lie in the domain's
+ * own memory: -EFAULT otherwise; -EINVAL for len > 4096. */
+int guest_console_write(const char *buf, uint64_t len);
+
+/* 1 if time is virtual (sim engine): guest code between two calls takes no
+ * time there, so a guest must not loop without calling the hypervisor. */
+int guest_time_is_virtual(void);
 
 /* This domain's id and the calling vCPU's index. */
 int guest_domid(void);

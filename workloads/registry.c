@@ -6,12 +6,14 @@
 extern const struct workload_desc workload_cpu_hog;
 extern const struct workload_desc workload_cpu_periodic;
 extern const struct workload_desc workload_cpu_bursty;
+extern const struct workload_desc workload_cpu_spin;
 extern const struct workload_desc workload_idle;
 
 const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_hog,
     &workload_cpu_periodic,
     &workload_cpu_bursty,
+    &workload_cpu_spin,
     &workload_idle,
     NULL,
 };

@@ -1,0 +1,88 @@
+/* engine.c — what both engines share: choosing one, registering domains,
+ * result entries, per-domain seeds, guest buffer checks, the console. */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schedule.h"
+
+int engine_run(const struct scenario *scn, const struct engine_opts *o,
+               struct run_result *out, char *err, size_t errlen)
+{
+    if (strcmp(scn->engine, "sim") == 0)
+        return sim_run(scn, o, out, err, errlen);
+    if (strcmp(scn->engine, "real") == 0)
+        return real_run(scn, o, out, err, errlen);
+    snprintf(err, errlen, "%s: unknown engine '%s' (expected sim or real)", scn->file, scn->engine);
+    return -EINVAL;
+}
+
+int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *err, size_t errlen)
+{
+    for (int i = 0; i < scn->nr_domains; i++) {
+        const struct scn_domain *sd = &scn->domains[i];
+        if (!sched_core_add_domain(s, sd->id, sd->name, &sd->sp, sd->vcpus,
+                                   sd->pinned ? &sd->pin : NULL, err, errlen))
+            return -EINVAL;
+    }
+    return 0;
+}
+
+struct dom_result *engine_results_new(const struct scenario *scn)
+{
+    struct dom_result *res = calloc((size_t)scn->nr_domains, sizeof(*res));
+    if (!res)
+        return NULL;
+    for (int d = 0; d < scn->nr_domains; d++) {
+        const struct scn_domain *sd = &scn->domains[d];
+        snprintf(res[d].name, sizeof(res[d].name), "%s", sd->name);
+        res[d].id = sd->id;
+        res[d].vcpus = sd->vcpus;
+        res[d].weight = sd->sp.weight;
+        res[d].cap = sd->sp.cap;
+    }
+    return res;
+}
+
+void engine_collect_sched_misses(const struct scheduler *s, struct dom_result *res)
+{
+    for (int d = 0; d < s->nr_doms; d++)
+        for (int i = 0; i < s->doms[d]->nr_units; i++)
+            res[d].sched_deadline_misses += s->doms[d]->units[i]->deadline_misses;
+}
+
+uint64_t engine_dom_seed(uint64_t seed, int domid)
+{
+    uint64_t z = seed + 0x9e3779b97f4a7c15ULL * (uint64_t)(domid + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+int engine_range_ok(const void *p, uint64_t len, const void *lo, uint64_t size)
+{
+    uintptr_t a = (uintptr_t)p, b = (uintptr_t)lo;
+    return a >= b && a - b <= size && len <= size - (a - b);
+}
+
+void engine_console(const char *dom, const char *buf, uint64_t len)
+{
+    /* Copy first: the guest may rewrite its buffer while we print. */
+    char line[4097];
+    memcpy(line, buf, len);
+    line[len] = '\0';
+    for (uint64_t i = 0; i < len; i++)
+        if (line[i] == '\n' || (unsigned char)line[i] < 0x20)
+            line[i] = ' ';
+    fprintf(stderr, "console %s: %s\n", dom, line);
+}
+
+void engine_dump(struct scheduler *s)
+{
+    if (getenv("FV_DUMP") && s->ops->dump)
+        s->ops->dump(s, stderr);
+}
