@@ -395,7 +395,9 @@ static void fire_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t
     struct real_vcpu *v = t->data;
     v->pending = true;
     if (!v->u->runnable) {
-        metrics_wake(&rl->m, v->u->id, now);
+        /* The wake-up was due at t->expires: its latency counts from then,
+         * so a late timer or a busy pCPU loop shows up in it. */
+        metrics_wake(&rl->m, v->u->id, t->expires < now ? t->expires : now);
         sched_core_wake(s, v->u, now);
     }
 }
