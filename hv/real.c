@@ -60,6 +60,17 @@
 
 #define FV_SIG_TICK (SIGRTMIN + 1)
 
+/* ThreadSanitizer runs signal handlers only at its own safe points (inside
+ * intercepted calls), and a handler that switches stacks confuses it; under
+ * TSan the tick therefore only raises need_resched, and the compute loop
+ * (hypervisor code) polls it and the tick deadline. A guest that never calls
+ * the hypervisor (cpu-spin) cannot be preempted in a TSan build. */
+#if defined(__SANITIZE_THREAD__)
+#define FV_ASYNC_PREEMPT 0
+#else
+#define FV_ASYNC_PREEMPT 1
+#endif
+
 enum real_req { RREQ_NONE, RREQ_BLOCK, RREQ_YIELD, RREQ_PREEMPT };
 enum pcpu_state { PC_SCHED, PC_GUEST, PC_IDLE };
 
@@ -101,6 +112,7 @@ struct real_pcpu {
     bool tickled;                           /* under lock */
     _Atomic int in_guest;                   /* a tick may switch away now */
     _Atomic int need_resched;               /* a tick came while it could not */
+    _Atomic fv_ns_t tick_at;                /* when the tick is armed for */
     struct real_vcpu *cur;                  /* vCPU in the guest right now */
 };
 
@@ -152,10 +164,12 @@ static void kick(struct real *rl, int cpu)
     struct real_pcpu *pc = &rl->pcpu[cpu];
     if (pc == this_pcpu)
         return;                 /* its own loop looks again before it sleeps */
-    if (pc->state == PC_IDLE)
+    if (pc->state == PC_IDLE) {
         pthread_cond_signal(&pc->cond);
-    else if (pc->state == PC_GUEST)
+    } else if (pc->state == PC_GUEST) {
+        atomic_store(&pc->need_resched, 1);
         syscall(SYS_tgkill, getpid(), pc->tid, FV_SIG_TICK);
+    }
 }
 
 static fv_ns_t core_now(void *ctx) { return real_now(ctx); }
@@ -242,7 +256,7 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
     struct real_pcpu *pc = this_pcpu;
     if (!pc)
         return;
-    if (!atomic_exchange(&pc->in_guest, 0)) {
+    if (!FV_ASYNC_PREEMPT || !atomic_exchange(&pc->in_guest, 0)) {
         atomic_store(&pc->need_resched, 1);
         return;
     }
@@ -276,6 +290,19 @@ static fv_ns_t own_runtime(struct real_vcpu *v)
            (real_now(v->rl) - atomic_load_explicit(&v->run_start, memory_order_relaxed));
 }
 
+/* Without asynchronous preemption: give the pCPU up if it is asked for or
+ * the tick is due. */
+static void preempt_point(struct real_vcpu *v)
+{
+    struct real_pcpu *pc = vcpu_pcpu(v);
+    if (!atomic_load(&pc->need_resched) && real_now(v->rl) < atomic_load(&pc->tick_at))
+        return;
+    if (!atomic_exchange(&pc->in_guest, 0))
+        return;
+    atomic_store(&pc->need_resched, 0);
+    leave_guest(v, RREQ_PREEMPT);
+}
+
 /* Spin until this vCPU has run `ns` more: real work, preemptible anywhere. */
 static void rb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
 {
@@ -294,6 +321,8 @@ static void rb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
             }
             x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         }
+        if (!FV_ASYNC_PREEMPT)
+            preempt_point(v);
     }
 }
 
@@ -486,8 +515,10 @@ static void handle_request(struct real *rl, struct real_vcpu *v, fv_ns_t now)
 static void arm_tick(struct real *rl, struct real_pcpu *pc)
 {
     struct sched_timer *t = evq_peek(&pc->timers);
+    atomic_store(&pc->tick_at, FV_NS_NEVER);
     if (!pc->timer_ok || !t)
         return;
+    atomic_store(&pc->tick_at, t->expires);
     struct itimerspec its = { .it_value = abs_ts(rl, t->expires) };
     if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
         its.it_value.tv_nsec = 1;
