@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domtab.h"
+#include "guest_api.h"
 #include "schedule.h"
 
 int engine_run(const struct scenario *scn, const struct engine_opts *o,
@@ -85,4 +87,55 @@ void engine_dump(struct scheduler *s)
 {
     if (getenv("FV_DUMP") && s->ops->dump)
         s->ops->dump(s, stderr);
+}
+
+static void free_entry(int id, void *dom, struct evtchn_dom *ev, void *arg)
+{
+    (void)id;
+    (void)dom;
+    (void)arg;
+    evtchn_dom_free(ev);
+}
+
+int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn,
+                       evtchn_notify_fn notify, void *ctx)
+{
+    e->dt = domtab_create(scn->nr_domains + 1);
+    if (!e->dt)
+        return -errno;
+    evtchn_tab_init(&e->tab, e->dt, notify, ctx);
+    for (int d = 0; d < scn->nr_domains; d++) {
+        struct evtchn_dom *ev = evtchn_dom_create(scn->domains[d].id, scn->domains[d].vcpus, 0);
+        if (!ev)
+            return -errno;
+        int rc = domtab_insert(e->dt, scn->domains[d].id, (void *)(intptr_t)d, ev);
+        if (rc) {
+            evtchn_dom_free(ev);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void engine_evtchn_fini(struct engine_evtchn *e)
+{
+    if (e->dt)
+        domtab_destroy(e->dt, free_entry, NULL);
+    e->dt = NULL;
+}
+
+int engine_evtchn_op(struct engine_evtchn *e, int domid, int op, int a, int b)
+{
+    struct evtchn_tab *t = &e->tab;
+    switch (op) {
+    case GEV_ALLOC_UNBOUND: return evtchn_alloc_unbound(t, domid, a);
+    case GEV_BIND:          return evtchn_bind_interdomain(t, domid, a, b);
+    case GEV_SEND:          return evtchn_send(t, domid, a);
+    case GEV_CLOSE:         return evtchn_close(t, domid, a);
+    case GEV_POLL:          return evtchn_test_and_clear_pending(t, domid, a);
+    case GEV_MASK:          return evtchn_mask(t, domid, a);
+    case GEV_UNMASK:        return evtchn_unmask(t, domid, a);
+    case GEV_BIND_VCPU:     return evtchn_bind_vcpu(t, domid, a, b);
+    default:                return -EINVAL;
+    }
 }

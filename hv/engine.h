@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stddef.h>
 
+#include "evtchn.h"
 #include "run.h"
 #include "scenario.h"
 
@@ -43,6 +44,23 @@ void engine_collect_sched_misses(const struct scheduler *s, struct dom_result *r
 uint64_t engine_dom_seed(uint64_t seed, int domid);
 /* Does [p, p+len) lie within [lo, lo+size)? (no overflow) */
 int engine_range_ok(const void *p, uint64_t len, const void *lo, uint64_t size);
+/* Event channels of a run: a domain table holding every scenario domain
+ * (entry dom = its index, as a pointer-sized integer) and the port tables. */
+struct engine_evtchn {
+    struct domtab *dt;
+    struct evtchn_tab tab;
+};
+int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn,
+                       evtchn_notify_fn notify, void *ctx);
+void engine_evtchn_fini(struct engine_evtchn *e);
+/* The scenario index of domain `domid` (ids are index + 1), or -1. */
+static inline int engine_dom_index(const struct scenario *scn, int domid)
+{
+    return domid >= 1 && domid <= scn->nr_domains ? domid - 1 : -1;
+}
+/* One guest event-channel hypercall (enum guest_evtchn_op in guest_api.h). */
+int engine_evtchn_op(struct engine_evtchn *e, int domid, int op, int a, int b);
+
 /* With FV_DUMP set in the environment, the policy's dump to stderr. */
 void engine_dump(struct scheduler *s);
 /* A guest console line to stderr: "console NAME: text". */

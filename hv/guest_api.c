@@ -60,3 +60,17 @@ void guest_latency_sample(fv_ns_t ns)
 uint64_t guest_seed(void) { return guest_current->seed; }
 int guest_domid(void) { return guest_current->domid; }
 int guest_vcpuid(void) { return guest_current->vcpuid; }
+
+static int ev(enum guest_evtchn_op op, int a, int b)
+{
+    return guest_current->be->evtchn(guest_current, op, a, b);
+}
+
+int guest_evtchn_alloc_unbound(int remote_domid) { return ev(GEV_ALLOC_UNBOUND, remote_domid, 0); }
+int guest_evtchn_bind(int remote_domid, int remote_port) { return ev(GEV_BIND, remote_domid, remote_port); }
+int guest_evtchn_send(int port) { return ev(GEV_SEND, port, 0); }
+int guest_evtchn_close(int port) { return ev(GEV_CLOSE, port, 0); }
+int guest_evtchn_poll(int port) { return ev(GEV_POLL, port, 0); }
+int guest_evtchn_mask(int port) { return ev(GEV_MASK, port, 0); }
+int guest_evtchn_unmask(int port) { return ev(GEV_UNMASK, port, 0); }
+int guest_evtchn_bind_vcpu(int port, int vcpu) { return ev(GEV_BIND_VCPU, port, vcpu); }

@@ -11,6 +11,11 @@
 
 struct guest_vcpu;
 
+enum guest_evtchn_op {
+    GEV_ALLOC_UNBOUND, GEV_BIND, GEV_SEND, GEV_CLOSE, GEV_POLL, GEV_MASK, GEV_UNMASK,
+    GEV_BIND_VCPU,
+};
+
 struct guest_backend {
     void (*compute)(struct guest_vcpu *v, fv_ns_t ns);
     void (*touch)(struct guest_vcpu *v, fv_ns_t ns, uint64_t wss);
@@ -22,6 +27,9 @@ struct guest_backend {
     void (*work_units)(struct guest_vcpu *v, uint64_t n);
     void (*deadline_miss)(struct guest_vcpu *v);
     void (*latency_sample)(struct guest_vcpu *v, fv_ns_t ns);
+    /* An event-channel hypercall: evtchn.c semantics, run with preemption
+     * off; the engine's notify wakes the bound vCPU. */
+    int (*evtchn)(struct guest_vcpu *v, enum guest_evtchn_op op, int a, int b);
     int virtual_time;
 };
 

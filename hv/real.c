@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "ctx.h"
+#include "domtab.h"
 #include "evq.h"
 #include "guest_api.h"
 #include "metrics.h"
@@ -113,6 +114,7 @@ struct real_pcpu {
     _Atomic int in_guest;                   /* a tick may switch away now */
     _Atomic int need_resched;               /* a tick came while it could not */
     _Atomic fv_ns_t tick_at;                /* when the tick is armed for */
+    _Atomic int kicked;                     /* a kick while idle (polling mode) */
     struct real_vcpu *cur;                  /* vCPU in the guest right now */
 };
 
@@ -128,10 +130,12 @@ struct real {
     struct metrics m;
     struct dom_result *res;
     struct sched_timer sample_timer, end_timer;
+    struct engine_evtchn ev;
     fv_ns_t end_time;
     bool done;
     bool oom;
     bool closing;                           /* tearing down: timers ignored */
+    bool poll_idle;                         /* mode: performance */
     uint64_t events, schedules;
 };
 
@@ -165,6 +169,7 @@ static void kick(struct real *rl, int cpu)
     if (pc == this_pcpu)
         return;                 /* its own loop looks again before it sleeps */
     if (pc->state == PC_IDLE) {
+        atomic_store(&pc->kicked, 1);
         pthread_cond_signal(&pc->cond);
     } else if (pc->state == PC_GUEST) {
         atomic_store(&pc->need_resched, 1);
@@ -332,7 +337,7 @@ static void rb_block(struct guest_vcpu *g)
 {
     struct real_vcpu *v = rv(g);
     hc_enter(v);
-    if (v->pending) {
+    if (v->pending || evtchn_pending_any(&v->rl->ev.tab, g->domid, g->vcpuid) == 1) {
         v->pending = false;
         hc_exit(v);
         return;
@@ -400,11 +405,40 @@ static int rb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
     return 0;
 }
 
+/* Event channels take their own locks and call notify, which takes the
+ * scheduler lock: run them with preemption off but without that lock. */
+static int rb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
+{
+    struct real_vcpu *v = rv(g);
+    atomic_store(&vcpu_pcpu(v)->in_guest, 0);
+    int rc = engine_evtchn_op(&v->rl->ev, g->domid, op, a, b);
+    guest_arrived(v);
+    return rc;
+}
+
+/* An event reached (domid, vcpu): wake it if it blocked. Any thread. */
+static void real_notify(void *ctx, int domid, int vcpu)
+{
+    struct real *rl = ctx;
+    int d = engine_dom_index(rl->scn, domid);
+    if (d < 0 || vcpu < 0 || vcpu >= rl->s->doms[d]->nr_units)
+        return;
+    struct real_vcpu *v = &rl->vcpu[rl->s->doms[d]->units[vcpu]->id];
+    pthread_mutex_lock(&rl->lock);
+    v->pending = true;
+    if (!v->u->runnable) {
+        fv_ns_t now = real_now(rl);
+        metrics_wake(&rl->m, v->u->id, now);
+        sched_core_wake(rl->s, v->u, now);
+    }
+    pthread_mutex_unlock(&rl->lock);
+}
+
 static const struct guest_backend real_backend = {
     .compute = rb_compute, .touch = rb_touch, .console_write = rb_console_write,
     .block = rb_block, .yield = rb_yield, .set_timer = rb_set_timer, .now = rb_now,
     .work_units = rb_work_units, .deadline_miss = rb_deadline_miss,
-    .latency_sample = rb_latency_sample, .virtual_time = 0,
+    .latency_sample = rb_latency_sample, .evtchn = rb_evtchn, .virtual_time = 0,
 };
 
 static void vcpu_main(void *arg)
@@ -544,11 +578,25 @@ static void run_guest(struct real *rl, struct real_pcpu *pc, struct real_vcpu *v
     handle_request(rl, v, now);
 }
 
+/* mode: performance — an idle pCPU polls for kicks and timers instead of
+ * sleeping: wake-ups cost a cache-line transfer instead of a futex wake,
+ * at the price of a busy host CPU (what `density` mode avoids). */
+static void idle_poll(struct real *rl, struct real_pcpu *pc, fv_ns_t until)
+{
+    atomic_store(&pc->kicked, 0);
+    pthread_mutex_unlock(&rl->lock);
+    while (!atomic_load(&pc->kicked) && real_now(rl) < until)
+        __builtin_ia32_pause();
+    pthread_mutex_lock(&rl->lock);
+}
+
 static void idle_wait(struct real *rl, struct real_pcpu *pc)
 {
     struct sched_timer *t = evq_peek(&pc->timers);
     pc->state = PC_IDLE;
-    if (t) {
+    if (rl->poll_idle) {
+        idle_poll(rl, pc, t ? t->expires : real_now(rl) + FV_MS(1));
+    } else if (t) {
         struct timespec ts = abs_ts(rl, t->expires);
         pthread_cond_timedwait(&pc->cond, &rl->lock, &ts);
     } else {
@@ -600,7 +648,9 @@ static void *pcpu_thread(void *arg)
     sigemptyset(&ss);
     sigaddset(&ss, FV_SIG_TICK);
     pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+    domtab_thread_online();
     pcpu_loop(rl, pc);
+    domtab_thread_offline();
     if (pc->timer_ok)
         timer_delete(pc->timer);
     this_pcpu = NULL;
@@ -673,6 +723,7 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
     }
     rl->scn = scn;
     rl->nr_pcpus = scn->pcpus;
+    rl->poll_idle = strcmp(scn->mode, "performance") == 0;
     /* Time 0 of the run: policies read the clock as soon as they exist. */
     clock_gettime(CLOCK_MONOTONIC, &rl->t0);
     pthread_mutex_init(&rl->lock, NULL);
@@ -701,6 +752,8 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
     rl->res = engine_results_new(scn);
     if (!rl->res)
         return -ENOMEM;
+    if ((rc = engine_evtchn_init(&rl->ev, scn, real_notify, rl)))
+        return rc;
     struct timeline_sink sink = o ? o->sink : (struct timeline_sink){ 0 };
     return metrics_init(&rl->m, rl->s, rl->res, scn->starvation_threshold, sink, 0);
 }
@@ -708,6 +761,7 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
 static void real_free(struct real *rl)
 {
     metrics_fini(&rl->m);
+    engine_evtchn_fini(&rl->ev);
     if (rl->vcpu && rl->s)
         for (int i = 0; i < rl->s->nr_units; i++)
             fv_ctx_destroy(&rl->vcpu[i].ctx);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "ctx.h"
+#include "domtab.h"
 #include "evq.h"
 #include "guest_api.h"
 #include "metrics.h"
@@ -67,6 +68,7 @@ struct sim {
     struct metrics m;
     struct dom_result *res;
     struct sched_timer sample_timer, end_timer;
+    struct engine_evtchn ev;
     bool done;
     bool oom;
     uint64_t events, schedules;
@@ -211,6 +213,21 @@ static void ev_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t n
     }
 }
 
+/* An event reached (domid, vcpu): wake it if it blocked. */
+static void sim_notify(void *ctx, int domid, int vcpu)
+{
+    struct sim *sim = ctx;
+    int d = engine_dom_index(sim->scn, domid);
+    if (d < 0 || vcpu < 0 || vcpu >= sim->s->doms[d]->nr_units)
+        return;
+    struct sim_vcpu *v = &sim->vcpu[sim->s->doms[d]->units[vcpu]->id];
+    v->pending = true;
+    if (!v->u->runnable) {
+        metrics_wake(&sim->m, v->u->id, sim->now);
+        sched_core_wake(sim->s, v->u, sim->now);
+    }
+}
+
 static void ev_sample(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
 {
     struct sim *sim = sim_of(s);
@@ -265,9 +282,14 @@ static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
 static void gb_block(struct guest_vcpu *g)
 {
     struct sim_vcpu *v = sv(g);
-    if (!v->pending)
+    if (!v->pending && evtchn_pending_any(&v->sim->ev.tab, g->domid, g->vcpuid) != 1)
         leave_guest(v, REQ_BLOCK);
     v->pending = false;
+}
+
+static int gb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
+{
+    return engine_evtchn_op(&sv(g)->sim->ev, g->domid, op, a, b);
 }
 
 static void gb_yield(struct guest_vcpu *g) { leave_guest(sv(g), REQ_YIELD); }
@@ -305,6 +327,7 @@ static const struct guest_backend sim_backend = {
     .block = gb_block, .yield = gb_yield, .virtual_time = 1,
     .set_timer = gb_set_timer, .now = gb_now, .work_units = gb_work_units,
     .deadline_miss = gb_deadline_miss, .latency_sample = gb_latency_sample,
+    .evtchn = gb_evtchn,
 };
 
 static void vcpu_main(void *arg)
@@ -354,6 +377,8 @@ static void sim_free(struct sim *sim)
         }
     }
     metrics_fini(&sim->m);
+    engine_evtchn_fini(&sim->ev);
+    domtab_thread_offline();
     /* Policies may arm or stop timers while they tear down; the queue is
      * going away, so the core services ignore them from here on. */
     sim->closing = true;
@@ -379,6 +404,9 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
     if (rc)
         return rc;
     if ((rc = make_vcpus(sim)))
+        return rc;
+    domtab_thread_online();
+    if ((rc = engine_evtchn_init(&sim->ev, scn, sim_notify, sim)))
         return rc;
     for (int c = 0; c < scn->pcpus; c++) {
         sched_timer_init(&sim->pcpu[c].slice, ev_slice, NULL, c);

@@ -64,6 +64,21 @@ uint64_t guest_seed(void);
  * own memory: -EFAULT otherwise; -EINVAL for len > 4096. */
 int guest_console_write(const char *buf, uint64_t len);
 
+/* Event channels (Xen's semantics, hv/evtchn.h). Each returns a port
+ * (>= 1), 0, or -errno: -ESRCH unknown domain, -EINVAL bad port or a port
+ * in the wrong state or not meant for this domain, -ENOSPC no free port.
+ * A send to a bound port sets it pending at the peer and wakes the peer's
+ * bound vCPU from guest_block; poll tests and clears this domain's port:
+ * 1 if it was pending, 0 if not. */
+int guest_evtchn_alloc_unbound(int remote_domid);
+int guest_evtchn_bind(int remote_domid, int remote_port);
+int guest_evtchn_send(int port);
+int guest_evtchn_close(int port);
+int guest_evtchn_poll(int port);
+int guest_evtchn_mask(int port);
+int guest_evtchn_unmask(int port);
+int guest_evtchn_bind_vcpu(int port, int vcpu);
+
 /* 1 if time is virtual (sim engine): guest code between two calls takes no
  * time there, so a guest must not loop without calling the hypervisor. */
 int guest_time_is_virtual(void);

@@ -7,6 +7,7 @@ extern const struct workload_desc workload_cpu_hog;
 extern const struct workload_desc workload_cpu_periodic;
 extern const struct workload_desc workload_cpu_bursty;
 extern const struct workload_desc workload_cpu_spin;
+extern const struct workload_desc workload_evtchn_ping;
 extern const struct workload_desc workload_idle;
 
 const struct workload_desc *const workload_kinds[] = {
@@ -14,6 +15,7 @@ const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_periodic,
     &workload_cpu_bursty,
     &workload_cpu_spin,
+    &workload_evtchn_ping,
     &workload_idle,
     NULL,
 };
