@@ -139,3 +139,12 @@ int engine_evtchn_op(struct engine_evtchn *e, int domid, int op, int a, int b)
     default:                return -EINVAL;
     }
 }
+
+struct sched_unit *engine_unit_of(const struct scheduler *s, const struct scenario *scn,
+                                  int domid, int vcpu)
+{
+    int d = engine_dom_index(scn, domid);
+    if (d < 0 || vcpu < 0 || vcpu >= s->doms[d]->nr_units)
+        return NULL;
+    return s->doms[d]->units[vcpu];
+}

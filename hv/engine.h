@@ -58,6 +58,9 @@ static inline int engine_dom_index(const struct scenario *scn, int domid)
 {
     return domid >= 1 && domid <= scn->nr_domains ? domid - 1 : -1;
 }
+/* The unit of vCPU `vcpu` of domain `domid` (untrusted values), or NULL. */
+struct sched_unit *engine_unit_of(const struct scheduler *s, const struct scenario *scn,
+                                  int domid, int vcpu);
 /* One guest event-channel hypercall (enum guest_evtchn_op in guest_api.h). */
 int engine_evtchn_op(struct engine_evtchn *e, int domid, int op, int a, int b);
 

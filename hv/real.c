@@ -420,10 +420,10 @@ static int rb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b
 static void real_notify(void *ctx, int domid, int vcpu)
 {
     struct real *rl = ctx;
-    int d = engine_dom_index(rl->scn, domid);
-    if (d < 0 || vcpu < 0 || vcpu >= rl->s->doms[d]->nr_units)
+    struct sched_unit *u = engine_unit_of(rl->s, rl->scn, domid, vcpu);
+    if (!u)
         return;
-    struct real_vcpu *v = &rl->vcpu[rl->s->doms[d]->units[vcpu]->id];
+    struct real_vcpu *v = &rl->vcpu[u->id];
     pthread_mutex_lock(&rl->lock);
     v->pending = true;
     if (!v->u->runnable) {

@@ -217,10 +217,10 @@ static void ev_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t n
 static void sim_notify(void *ctx, int domid, int vcpu)
 {
     struct sim *sim = ctx;
-    int d = engine_dom_index(sim->scn, domid);
-    if (d < 0 || vcpu < 0 || vcpu >= sim->s->doms[d]->nr_units)
+    struct sched_unit *u = engine_unit_of(sim->s, sim->scn, domid, vcpu);
+    if (!u)
         return;
-    struct sim_vcpu *v = &sim->vcpu[sim->s->doms[d]->units[vcpu]->id];
+    struct sim_vcpu *v = &sim->vcpu[u->id];
     v->pending = true;
     if (!v->u->runnable) {
         metrics_wake(&sim->m, v->u->id, sim->now);
