@@ -194,6 +194,30 @@ static void test_determinism(void **st)
     scn_build_free(s3);
 }
 
+/* Event-channel ping-pong in virtual time: each message costs 1 us of CPU,
+ * the pCPUs are otherwise idle, so every round trip is exactly 2 us; the
+ * client binds at 100 us (its first try finds no port and sleeps 100 us). */
+static void test_evtchn_pingpong_exact(void **st)
+{
+    (void)st;
+    struct scenario *s = scn_build("credit", 2, FV_SEC(3));
+    struct scn_domain *c = scn_build_dom(s, "client", "evtchn-ping");
+    scn_build_set(c, "role", 0);
+    scn_build_set(c, "peer", 2);
+    struct scn_domain *v = scn_build_dom(s, "server", "evtchn-ping");
+    scn_build_set(v, "role", 1);
+    scn_build_set(v, "peer", 1);
+    struct run_result r;
+    run_ok(s, &r, NULL);
+    uint64_t want = (uint64_t)((FV_SEC(3) - FV_US(100)) / FV_US(2));
+    assert_int_equal(r.doms[0].work_units, want);
+    assert_int_equal(r.doms[1].work_units, want);
+    assert_int_equal(r.doms[0].app_latency.min, 2000);
+    assert_int_equal(r.doms[0].app_latency.max, 2000);
+    run_result_free(&r);
+    scn_build_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +228,7 @@ int main(void)
         cmocka_unit_test(test_idle_domain),
         cmocka_unit_test(test_stop_keeps_partial),
         cmocka_unit_test(test_determinism),
+        cmocka_unit_test(test_evtchn_pingpong_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
