@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "domtab.h"
 #include "guest_api.h"
@@ -147,4 +148,10 @@ struct sched_unit *engine_unit_of(const struct scheduler *s, const struct scenar
     if (d < 0 || vcpu < 0 || vcpu >= s->doms[d]->nr_units)
         return NULL;
     return s->doms[d]->units[vcpu];
+}
+
+int engine_host_cpu(int pcpu)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return pcpu % (int)(n > 0 ? n : 1);
 }

@@ -64,6 +64,9 @@ struct sched_unit *engine_unit_of(const struct scheduler *s, const struct scenar
 /* One guest event-channel hypercall (enum guest_evtchn_op in guest_api.h). */
 int engine_evtchn_op(struct engine_evtchn *e, int domid, int op, int a, int b);
 
+/* The host CPU the real engine pins pCPU `pcpu` to. */
+int engine_host_cpu(int pcpu);
+
 /* With FV_DUMP set in the environment, the policy's dump to stderr. */
 void engine_dump(struct scheduler *s);
 /* A guest console line to stderr: "console NAME: text". */

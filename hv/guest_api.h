@@ -33,11 +33,22 @@ struct guest_backend {
     int virtual_time;
 };
 
+/* The shared-info page (Xen's shared_info/vcpu_time_info in miniature):
+ * the first page of a domain's memory in the real engine, written by the
+ * hypervisor, read by the guest without a hypercall. `version` is a
+ * seqlock: odd while the hypervisor writes, bumped after. */
+struct fv_shared_info {
+    _Atomic uint32_t version;
+    uint32_t pad;
+    int64_t time_base_ns;       /* CLOCK_MONOTONIC at the run's time 0 */
+};
+
 /* Embedded first in each engine's vCPU. */
 struct guest_vcpu {
     const struct guest_backend *be;
     uint64_t seed;
     int domid, vcpuid;
+    const struct fv_shared_info *shinfo;    /* NULL: time through be->now */
 };
 
 extern __thread struct guest_vcpu *guest_current;

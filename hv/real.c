@@ -93,9 +93,11 @@ struct real_vcpu {
     struct sched_timer timer;               /* the guest's one-shot timer */
 };
 
+/* A domain's memory: [shared-info page][guest memory ...][guard][stack]... */
 struct real_dom {
-    char *mem;                              /* the domain's memory (stacks at the top) */
-    uint64_t mem_size, guest_size;          /* all of it / below the stacks */
+    char *mem;                              /* all of it */
+    uint64_t mem_size, guest_size;          /* all / the guest memory (wss) */
+    char *guest;                            /* mem + one page */
 };
 
 struct real_pcpu {
@@ -315,7 +317,7 @@ static void rb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
     const struct real_dom *d = &v->rl->dom[v->dom_index];
     if (wss > d->guest_size)
         wss = d->guest_size;
-    volatile uint64_t *mem = (volatile uint64_t *)d->mem;
+    volatile uint64_t *mem = (volatile uint64_t *)d->guest;
     uint64_t lines = wss / 64, at = 0, x = 1;
     fv_ns_t target = own_runtime(v) + ns;
     while (own_runtime(v) < target) {
@@ -636,8 +638,7 @@ static void *pcpu_thread(void *arg)
 {
     struct real_pcpu *pc = arg;
     struct real *rl = pc->rl;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    pin_to(pc->cpu % (int)(ncpu > 0 ? ncpu : 1));
+    pin_to(engine_host_cpu(pc->cpu));
     pc->tid = (pid_t)syscall(SYS_gettid);
     this_pcpu = pc;
     fv_ctx_init_thread(&pc->sched_ctx);
@@ -669,14 +670,17 @@ static int make_domains_memory(struct real *rl)
     for (int d = 0; d < scn->nr_domains; d++) {
         const struct scn_domain *sd = &scn->domains[d];
         uint64_t stacks = (uint64_t)sd->vcpus * (stack + 4096);
-        uint64_t size = sd->memory > stacks + 4096 ? sd->memory : stacks + (1 << 20);
+        uint64_t size = sd->memory > stacks + 8192 ? sd->memory : stacks + (1 << 20);
         /* NORESERVE: only what the guest touches is ever backed. */
         void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
             return -ENOMEM;
         fv_stack_unpoison(m, size);
-        rl->dom[d] = (struct real_dom){ m, size, size - stacks };
+        rl->dom[d] = (struct real_dom){ m, size, size - stacks - 4096, (char *)m + 4096 };
+        struct fv_shared_info *si = (struct fv_shared_info *)m;
+        si->time_base_ns = (int64_t)rl->t0.tv_sec * 1000000000LL + rl->t0.tv_nsec;
+        atomic_store_explicit(&si->version, 2, memory_order_release);
     }
     return 0;
 }
@@ -695,11 +699,11 @@ static int make_vcpus(struct real *rl)
         for (int i = 0; i < s->doms[d]->nr_units; i++) {
             struct sched_unit *u = s->doms[d]->units[i];
             struct real_vcpu *v = &rl->vcpu[u->id];
-            char *slot = rd->mem + rd->guest_size + (uint64_t)i * (stack + 4096);
+            char *slot = rd->guest + rd->guest_size + (uint64_t)i * (stack + 4096);
             if (mprotect(slot, 4096, PROT_NONE))
                 return -errno;
             v->g = (struct guest_vcpu){ &real_backend, engine_dom_seed(rl->scn->seed, s->doms[d]->id),
-                                        s->doms[d]->id, i };
+                                        s->doms[d]->id, i, (const struct fv_shared_info *)rd->mem };
             v->rl = rl;
             v->u = u;
             v->sd = &rl->scn->domains[d];

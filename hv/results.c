@@ -12,6 +12,8 @@
  */
 #include "results.h"
 
+#include "engine.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -435,12 +437,21 @@ static void host_cpu_model(char *buf, size_t n)
     fclose(f);
 }
 
-static json_t *json_host(void)
+/* The host: its CPU model and CPU count; for the real engine also the host
+ * CPU each pCPU thread was pinned to (pcpu i -> cpus_used[i]). */
+static json_t *json_host(const struct run_result *rr)
 {
     char model[256];
     host_cpu_model(model, sizeof(model));
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    return json_pack("{s:s, s:I}", "cpu_model", model, "cpus", (json_int_t)(cpus > 0 ? cpus : 1));
+    json_t *h = json_pack("{s:s, s:I}", "cpu_model", model, "cpus", (json_int_t)(cpus > 0 ? cpus : 1));
+    if (h && rr->engine && strcmp(rr->engine, "real") == 0) {
+        json_t *used = json_array();
+        for (int c = 0; used && c < rr->pcpus; c++)
+            json_array_append_new(used, json_integer(engine_host_cpu(c)));
+        json_object_set_new(h, "cpus_used", used);
+    }
+    return h;
 }
 
 static json_t *json_domains(const struct run_result *rr)
@@ -473,7 +484,7 @@ static json_t *json_summary(const struct run_result *rr)
         /* additions to the DESIGN fields */
         "mode", s && s->mode[0] ? s->mode : "density",
         "events", (json_int_t)rr->events, "schedules", (json_int_t)rr->schedules,
-        "wall_s", rr->wall_s, "host", json_host(), "fairvisor_version", FV_VERSION);
+        "wall_s", rr->wall_s, "host", json_host(rr), "fairvisor_version", FV_VERSION);
 }
 
 /* Write summary.json into dir. -EINVAL if a field cannot be encoded (a name

@@ -352,7 +352,7 @@ static int make_vcpus(struct sim *sim)
             struct sched_unit *u = s->doms[d]->units[i];
             struct sim_vcpu *v = &sim->vcpu[u->id];
             v->g = (struct guest_vcpu){ &sim_backend, engine_dom_seed(sim->scn->seed, s->doms[d]->id),
-                                        s->doms[d]->id, i };
+                                        s->doms[d]->id, i, NULL };
             v->sim = sim;
             v->u = u;
             v->sd = &sim->scn->domains[d];
