@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -155,6 +156,10 @@ static void test_readers_race_writer(void **st)
     pthread_t th[NREADERS];
     for (int i = 0; i < NREADERS; i++)
         pthread_create(&th[i], NULL, reader, &r);
+    /* On a loaded machine the readers may start late: let them get going,
+     * so the race is really raced (and hits > 0 below cannot be luck). */
+    while (atomic_load(&r.lookups) < 1000)
+        sched_yield();
     unsigned seed = 7;
     for (long gen = 1; gen <= WRITER_ROUNDS; gen++) {
         int id = (int)(rand_r(&seed) % NIDS);
