@@ -23,14 +23,20 @@
  *  - guest_compute/guest_touch's spin loop: it re-reads the vCPU's run-time
  *    fields with atomic loads after every step, so a migration mid-loop is
  *    seen.
- *  - nothing else: a hypercall clears the pCPU's in_guest flag on entry
- *    (Xen's preempt count, in one bit: hypercalls do not nest), so a tick
- *    arriving then only sets need_resched, honoured on hypercall exit. The
- *    scheduler loop itself always runs with in_guest clear.
+ *  - nothing else: a hypercall clears the vCPU's in_guest flag on entry
+ *    (Xen's per-task preempt count, in one bit: hypercalls do not nest), so
+ *    a tick arriving then only sets the pCPU's need_resched, honoured on
+ *    hypercall exit. The flag is the vCPU's, not the pCPU's: clearing it
+ *    needs no pCPU pointer, which a tick could make stale between the load
+ *    and the store by moving the vCPU to another thread.
  * in_guest is set only from inside the vCPU's context once it has fully
  * arrived (after the switch returns), never by the scheduler before the
  * switch: a tick in the middle of fv_ctx_swap would otherwise save a
- * half-switched context.
+ * half-switched context. The tick handler switches only when it runs on
+ * the stack of the vCPU it would switch (pc->cur), so a tick that lands in
+ * scheduler code, or a nested tick after a migration, cannot switch the
+ * wrong context. With preemption off a vCPU cannot move, so hypercalls may
+ * use vcpu_pcpu(v) and this_pcpu freely.
  *
  * Locking: one scheduler lock (rl->lock) serialises the policy, the core,
  * every pCPU's timer heap, metrics and the vCPU request fields. Xen has one
@@ -90,6 +96,8 @@ struct real_vcpu {
     bool pending;                           /* an event since the last block (under lock) */
     _Atomic fv_ns_t runtime;                /* CPU time before the current run */
     _Atomic fv_ns_t run_start;              /* start of the current run */
+    _Atomic fv_ns_t left_at;                /* when it last left the guest */
+    _Atomic int in_guest;                   /* preemptible: a tick may switch it away */
     struct sched_timer timer;               /* the guest's one-shot timer */
 };
 
@@ -113,8 +121,7 @@ struct real_pcpu {
     struct sched_timer slice;
     enum pcpu_state state;                  /* under lock */
     bool tickled;                           /* under lock */
-    _Atomic int in_guest;                   /* a tick may switch away now */
-    _Atomic int need_resched;               /* a tick came while it could not */
+    _Atomic int need_resched;               /* a tick or kick came while it could not act */
     _Atomic fv_ns_t tick_at;                /* when the tick is armed for */
     _Atomic int kicked;                     /* a kick while idle (polling mode) */
     struct real_vcpu *cur;                  /* vCPU in the guest right now */
@@ -168,8 +175,13 @@ static struct timespec abs_ts(const struct real *rl, fv_ns_t t)
 static void kick(struct real *rl, int cpu)
 {
     struct real_pcpu *pc = &rl->pcpu[cpu];
-    if (pc == this_pcpu)
-        return;                 /* its own loop looks again before it sleeps */
+    if (pc == this_pcpu) {
+        /* From a hypercall: honoured on its exit. From the loop: it looks
+         * again before it sleeps. */
+        if (pc->state == PC_GUEST)
+            atomic_store(&pc->need_resched, 1);
+        return;
+    }
     if (pc->state == PC_IDLE) {
         atomic_store(&pc->kicked, 1);
         pthread_cond_signal(&pc->cond);
@@ -224,52 +236,83 @@ static struct real_pcpu *vcpu_pcpu(struct real_vcpu *v) { return atomic_load(&v-
 
 static void guest_arrived(struct real_vcpu *v);
 
-/* Leave the guest for the scheduler loop. Called with in_guest clear, from
- * guest context (a hypercall or the tick handler). Returns when the vCPU is
- * resumed, possibly on another pCPU, with in_guest set there. */
-static void leave_guest(struct real_vcpu *v, enum real_req req)
+/* Switch to the scheduler loop of the pCPU v runs on. Preemption is off
+ * (v->in_guest clear), so v cannot move and vcpu_pcpu(v) is stable. */
+static void switch_out(struct real_vcpu *v, enum real_req req)
 {
     struct real_pcpu *pc = vcpu_pcpu(v);
+    atomic_store(&v->left_at, real_now(v->rl));
     pc->cur = NULL;
     v->req = req;
     fv_ctx_switch(&v->ctx, &pc->sched_ctx);
+}
+
+/* Leave the guest for the scheduler loop, from guest context (a hypercall
+ * or the tick handler) with preemption off. Returns when the vCPU is
+ * resumed, possibly on another pCPU, with preemption on there. */
+static void leave_guest(struct real_vcpu *v, enum real_req req)
+{
+    switch_out(v, req);
     guest_arrived(v);
 }
 
 /* The vCPU is (back) in guest context: preemption on. A kick that came
- * while it could not be preempted (need_resched) is honoured now; the pCPU
- * is re-read each time, since a tick may move us between any two steps. */
+ * while it could not be preempted (need_resched) is honoured now. Reading
+ * a stale pCPU's need_resched (a tick moved us between the two loads) can
+ * only miss a kick, and the kick's own signal covers that. */
 static void guest_arrived(struct real_vcpu *v)
 {
     for (;;) {
-        struct real_pcpu *pc = vcpu_pcpu(v);
-        atomic_store(&pc->in_guest, 1);
-        if (!atomic_load(&pc->need_resched))
+        atomic_store(&v->in_guest, 1);
+        if (!atomic_load(&vcpu_pcpu(v)->need_resched))
             return;
-        if (!atomic_exchange(&pc->in_guest, 0))
-            continue;           /* a tick already switched us out and back */
-        atomic_store(&pc->need_resched, 0);
-        pc->cur = NULL;
-        v->req = RREQ_PREEMPT;
-        fv_ctx_switch(&v->ctx, &pc->sched_ctx);
+        if (!atomic_exchange(&v->in_guest, 0))
+            continue;           /* a tick switched us out and back meanwhile */
+        if (!atomic_exchange(&vcpu_pcpu(v)->need_resched, 0))
+            continue;
+        switch_out(v, RREQ_PREEMPT);
     }
+}
+
+/* errno is thread-local and glibc's __errno_location is `const`, so the
+ * compiler may keep its address across the switch, which can resume us on
+ * another thread: read and write it through calls it cannot see through. */
+__attribute__((noinline, noipa)) static int errno_get(void) { return errno; }
+__attribute__((noinline, noipa)) static void errno_set(int e) { errno = e; }
+
+static bool on_stack_of(const struct real_vcpu *v, const void *p)
+{
+    uintptr_t a = (uintptr_t)p, lo = (uintptr_t)v->ctx.stack_lo;
+    return a >= lo && a - lo < v->ctx.stack_size;
+}
+
+/* sigreturn restores the alternate signal stack saved in the frame: after
+ * a resume on another thread that would be the first thread's. Keep this
+ * thread's own. */
+__attribute__((noinline, noipa)) static void keep_own_altstack(ucontext_t *uc)
+{
+    stack_t cur;
+    if (sigaltstack(NULL, &cur) == 0)
+        uc->uc_stack = cur;
 }
 
 static void on_tick(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)si;
-    (void)uc;
+    char here;
     struct real_pcpu *pc = this_pcpu;
     if (!pc)
         return;
-    if (!FV_ASYNC_PREEMPT || !atomic_exchange(&pc->in_guest, 0)) {
+    struct real_vcpu *v = pc->cur;
+    if (!FV_ASYNC_PREEMPT || !v || !on_stack_of(v, &here) || !atomic_exchange(&v->in_guest, 0)) {
         atomic_store(&pc->need_resched, 1);
         return;
     }
-    int saved = errno;
-    leave_guest(pc->cur, RREQ_PREEMPT);
-    errno = saved;
+    int saved = errno_get();
+    leave_guest(v, RREQ_PREEMPT);
+    keep_own_altstack(uc);
+    errno_set(saved);
 }
 
 /* ---- hypercalls ------------------------------------------------------------------ */
@@ -279,7 +322,7 @@ static struct real_vcpu *rv(struct guest_vcpu *g) { return (struct real_vcpu *)g
 /* Enter: preemption off, scheduler lock taken. */
 static struct real *hc_enter(struct real_vcpu *v)
 {
-    atomic_store(&vcpu_pcpu(v)->in_guest, 0);
+    atomic_store(&v->in_guest, 0);
     pthread_mutex_lock(&v->rl->lock);
     return v->rl;
 }
@@ -304,9 +347,9 @@ static void preempt_point(struct real_vcpu *v)
     struct real_pcpu *pc = vcpu_pcpu(v);
     if (!atomic_load(&pc->need_resched) && real_now(v->rl) < atomic_load(&pc->tick_at))
         return;
-    if (!atomic_exchange(&pc->in_guest, 0))
+    if (!atomic_exchange(&v->in_guest, 0))
         return;
-    atomic_store(&pc->need_resched, 0);
+    atomic_store(&vcpu_pcpu(v)->need_resched, 0);
     leave_guest(v, RREQ_PREEMPT);
 }
 
@@ -351,7 +394,7 @@ static void rb_block(struct guest_vcpu *g)
 static void rb_yield(struct guest_vcpu *g)
 {
     struct real_vcpu *v = rv(g);
-    atomic_store(&vcpu_pcpu(v)->in_guest, 0);
+    atomic_store(&v->in_guest, 0);
     leave_guest(v, RREQ_YIELD);
 }
 
@@ -361,9 +404,9 @@ static int rb_set_timer(struct guest_vcpu *g, fv_ns_t when)
 {
     struct real_vcpu *v = rv(g);
     struct real *rl = hc_enter(v);
+    /* timer_set_on kicks this pCPU (need_resched), whose tick may be armed
+     * later than the new timer: the loop re-arms it. */
     timer_set_on(rl, &v->timer, vcpu_pcpu(v)->cpu, when);
-    /* This pCPU's tick may be armed later than the new timer. */
-    atomic_store(&vcpu_pcpu(v)->need_resched, 1);
     hc_exit(v);
     return 0;
 }
@@ -412,7 +455,7 @@ static int rb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
 static int rb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
 {
     struct real_vcpu *v = rv(g);
-    atomic_store(&vcpu_pcpu(v)->in_guest, 0);
+    atomic_store(&v->in_guest, 0);
     int rc = engine_evtchn_op(&v->rl->ev, g->domid, op, a, b);
     guest_arrived(v);
     return rc;
@@ -502,13 +545,12 @@ static void fire_due(struct real *rl, struct real_pcpu *pc, fv_ns_t now)
 
 /* ---- the pCPU loop ------------------------------------------------------------------ */
 
-/* Charge v's run since run_start (lock held). */
-static void account(struct real *rl, struct real_vcpu *v, fv_ns_t now)
+/* Charge v's run: from just before the switch in to when it left. */
+static void account(struct real_vcpu *v)
 {
-    fv_ns_t start = atomic_load(&v->run_start);
-    atomic_store(&v->runtime, atomic_load(&v->runtime) + (now - start));
-    atomic_store(&v->run_start, now);
-    (void)rl;
+    fv_ns_t span = atomic_load(&v->left_at) - atomic_load(&v->run_start);
+    if (span > 0)
+        atomic_store(&v->runtime, atomic_load(&v->runtime) + span);
 }
 
 static void reschedule(struct real *rl, struct real_pcpu *pc, fv_ns_t now)
@@ -563,21 +605,21 @@ static void arm_tick(struct real *rl, struct real_pcpu *pc)
 
 static void run_guest(struct real *rl, struct real_pcpu *pc, struct real_vcpu *v, fv_ns_t now)
 {
+    (void)now;
     atomic_store(&v->pcpu, pc);
-    atomic_store(&v->run_start, now);
     pc->cur = v;
     pc->state = PC_GUEST;
     atomic_store(&pc->need_resched, 0);
     arm_tick(rl, pc);
     guest_current = &v->g;
+    atomic_store(&v->run_start, real_now(rl));
     pthread_mutex_unlock(&rl->lock);
     fv_ctx_switch(&pc->sched_ctx, &v->ctx);
     pthread_mutex_lock(&rl->lock);
     guest_current = NULL;
     pc->state = PC_SCHED;
-    now = real_now(rl);
-    account(rl, v, now);
-    handle_request(rl, v, now);
+    account(v);
+    handle_request(rl, v, real_now(rl));
 }
 
 /* mode: performance — an idle pCPU polls for kicks and timers instead of
@@ -818,14 +860,14 @@ static void wait_end(struct real *rl, volatile sig_atomic_t *stop)
         struct timespec ts = { 0, 10 * 1000000 };
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&rl->lock);
-        bool done = rl->done || rl->oom;
-        if (!done && stop && *stop) {
+        if (!rl->done && stop && *stop) {
             rl->done = true;
             rl->end_time = real_now(rl);
+        }
+        bool done = rl->done || rl->oom;
+        if (done)                       /* every pCPU must see it, idle or not */
             for (int c = 0; c < rl->nr_pcpus; c++)
                 kick(rl, c);
-            done = true;
-        }
         pthread_mutex_unlock(&rl->lock);
         if (done)
             return;
@@ -877,6 +919,8 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
     else {
         pthread_mutex_lock(&rl.lock);
         rl.done = true;
+        for (int c = 0; c < rl.nr_pcpus; c++)
+            kick(&rl, c);
         pthread_mutex_unlock(&rl.lock);
     }
     for (int c = 0; c < rl.nr_pcpus; c++)

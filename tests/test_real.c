@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hv/engine.h"
@@ -211,6 +212,24 @@ static void test_evtchn_pingpong(void **st)
     scenario_free(&scn);
 }
 
+/* vCPUs migrating between pCPUs while they block, wake, send events and get
+ * preempted every millisecond: unpinned ping-pong plus two hogs on two
+ * pCPUs. The run must complete with every domain served (a lost kick, a
+ * wrong-pCPU switch or a deadlock would stop it or starve someone). */
+static void test_migration_stress(void **st)
+{
+    (void)st;
+    struct scenario scn;
+    struct run_result r;
+    run_file("tests/data/migration.yaml", NULL, 0, &scn, &r);
+    print_message("migration stress: %llu round trips; hogs %.3f %.3f of all pCPUs\n",
+                  (unsigned long long)r.doms[0].work_units, r.doms[2].cpu_share, r.doms[3].cpu_share);
+    assert_true(r.doms[0].work_units > 100);
+    assert_true(r.doms[2].cpu_share > 0.1 && r.doms[3].cpu_share > 0.1);
+    run_result_free(&r);
+    scenario_free(&scn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_weights),
         cmocka_unit_test(test_spinner_preempted),
         cmocka_unit_test(test_sim_vs_real),
+        cmocka_unit_test(test_migration_stress),
         cmocka_unit_test(test_evtchn_pingpong),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
