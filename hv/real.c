@@ -300,12 +300,11 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)si;
-    char here;
     struct real_pcpu *pc = this_pcpu;
     if (!pc)
         return;
     struct real_vcpu *v = pc->cur;
-    if (!FV_ASYNC_PREEMPT || !v || !on_stack_of(v, &here) || !atomic_exchange(&v->in_guest, 0)) {
+    if (!FV_ASYNC_PREEMPT || !v || !on_stack_of(v, __builtin_frame_address(0)) || !atomic_exchange(&v->in_guest, 0)) {
         atomic_store(&pc->need_resched, 1);
         return;
     }
