@@ -42,16 +42,20 @@ static int prefix(struct scn_ctx *c, int node, char *buf, size_t len)
     return snprintf(buf, len, "%s:%zu:%zu: ", c->file, line, col);
 }
 
+int scn_failv(struct scn_ctx *c, int n, const char *fmt, va_list ap)
+{
+    if (n >= 0 && (size_t)n < c->errlen)
+        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
+    return -EINVAL;
+}
+
 int scn_fail(struct scn_ctx *c, int node, const char *fmt, ...)
 {
-    int n = prefix(c, node, c->err, c->errlen);
-    if (n >= 0 && (size_t)n < c->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = scn_failv(c, prefix(c, node, c->err, c->errlen), fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 int scn_oom(struct scn_ctx *c)

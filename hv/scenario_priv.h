@@ -4,6 +4,7 @@
 #ifndef FV_SCENARIO_PRIV_H
 #define FV_SCENARIO_PRIV_H
 
+#include <stdarg.h>
 #include <stdint.h>
 
 #include "scenario.h"
@@ -108,6 +109,9 @@ struct scn_mapping {
 
 int scn_fail(struct scn_ctx *c, int node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Write fmt after the first n bytes of c->err (a prefix already there);
+ * returns -EINVAL. */
+int scn_failv(struct scn_ctx *c, int n, const char *fmt, va_list ap);
 int scn_oom(struct scn_ctx *c);
 yaml_node_t *scn_node(struct scn_ctx *c, int id);
 /* The scalar text of node, or NULL (with a message naming `what`) when the

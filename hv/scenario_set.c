@@ -21,14 +21,11 @@
 __attribute__((format(printf, 3, 4)))
 static int set_fail(struct scn_ctx *c, const char *text, const char *fmt, ...)
 {
-    int n = snprintf(c->err, c->errlen, "--set %s: ", text);
-    if (n >= 0 && (size_t)n < c->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -EINVAL;
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = scn_failv(c, snprintf(c->err, c->errlen, "--set %s: ", text), fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int nr_nodes(struct scn_ctx *c)

@@ -151,6 +151,18 @@ void fake_run(struct fake_core *fc, fv_ns_t until)
         account(fc, c);
 }
 
+void fake_churn(struct fake_core *fc, int steps, int stride, fv_ns_t period)
+{
+    for (int step = 1; step <= steps; step++) {
+        struct sched_unit *u = fc->s->units[(step * stride) % fc->s->nr_units];
+        if (u->runnable)
+            fake_block(fc, u);
+        else
+            fake_wake(fc, u);
+        fake_run(fc, period * step);
+    }
+}
+
 fv_ns_t fake_dom_ns(struct fake_core *fc, const struct sched_domain *d)
 {
     fv_ns_t sum = 0;

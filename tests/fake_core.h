@@ -42,6 +42,10 @@ void fake_wake(struct fake_core *fc, struct sched_unit *u);
 void fake_block(struct fake_core *fc, struct sched_unit *u);
 /* Advance to `until`, scheduling as an engine would. */
 void fake_run(struct fake_core *fc, fv_ns_t until);
+/* Churn for determinism tests: at step k (1..steps) toggle unit
+ * (k * stride) % nr_units between blocked and runnable, then run to
+ * k * period. */
+void fake_churn(struct fake_core *fc, int steps, int stride, fv_ns_t period);
 /* Destroy the scheduler. */
 void fake_sched_free(struct fake_core *fc);
 /* Sum of run_ns over a domain's units. */

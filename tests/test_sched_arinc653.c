@@ -242,14 +242,7 @@ static void mixed_run(fv_ns_t *out, int *n)
     fake_add_domain(fc, "c", 3, NULL, NULL);
     for (int i = 0; i < fc->s->nr_doms; i++)
         fake_wake_domain(fc, fc->s->doms[i]);
-    for (int step = 1; step <= 300; step++) {
-        struct sched_unit *u = fc->s->units[(step * 5) % fc->s->nr_units];
-        if (u->runnable)
-            fake_block(fc, u);
-        else
-            fake_wake(fc, u);
-        fake_run(fc, FV_US(1300) * step);
-    }
+    fake_churn(fc, 300, 5, FV_US(1300));
     *n = fc->s->nr_units;
     memcpy(out, fc->run_ns, sizeof(fv_ns_t) * (size_t)*n);
     fake_sched_free(fc);
