@@ -1,11 +1,17 @@
 /* ctx.c — context creation, sanitizer bookkeeping and stacks. See ctx.h. */
 #include "ctx.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "fault.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define FV_ASAN 1
@@ -96,6 +102,15 @@ void fv_ctx_switch(struct fv_ctx *from, struct fv_ctx *to)
     after_switch(fake);
 }
 
+int fv_ctx_max(void)
+{
+#ifdef FV_TSAN
+    return 8000;                    /* TSan's 8,128 threads, less the real ones */
+#else
+    return INT_MAX;
+#endif
+}
+
 void fv_ctx_destroy(struct fv_ctx *c)
 {
 #ifdef FV_TSAN
@@ -121,12 +136,119 @@ void *fv_stack_alloc(size_t size)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
-    if (mprotect(p, pg, PROT_NONE)) {
+    if (fv_fault("stack") || fv_guard_page(p, NULL)) {
         munmap(p, size + pg);
         return NULL;
     }
     fv_stack_unpoison(p + pg, size);
     return p + pg;
+}
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102      /* <linux/mman.h> of Linux 6.13 */
+#endif
+
+/* -1 unknown, 0 the kernel refused it once (no need to ask again), 1 works */
+static _Atomic int guard_madvise_ok = -1;
+
+int fv_guard_page(void *p, int *split)
+{
+    size_t pg = page_size();
+    if (split)
+        *split = 0;
+    if (guard_madvise_ok != 0 && !fv_fault("guard-madvise")) {
+        if (madvise(p, pg, MADV_GUARD_INSTALL) == 0) {
+            guard_madvise_ok = 1;
+            return 0;
+        }
+        if (errno != EINVAL)        /* EINVAL: a kernel without guard regions */
+            return -errno;
+        guard_madvise_ok = 0;
+    }
+    if (mprotect(p, pg, PROT_NONE))
+        return -errno;
+    if (split)
+        *split = 1;
+    return 0;
+}
+
+/* Mappings this process may still create: vm.max_map_count less what
+ * /proc/self/maps lists now, less room for what the rest of the run maps
+ * (malloc arenas, threads, sanitizer runtimes). Unknown: assume plenty. */
+static long map_budget(void)
+{
+    long max = 0, used = 0;
+    FILE *f = fopen("/proc/sys/vm/max_map_count", "re");
+    if (!f || fscanf(f, "%ld", &max) != 1)
+        max = 0;
+    if (f)
+        fclose(f);
+    if (max <= 0)
+        return LONG_MAX;
+    if (!(f = fopen("/proc/self/maps", "re")))
+        return LONG_MAX;
+    int ch;
+    while ((ch = getc(f)) != EOF)
+        used += ch == '\n';
+    fclose(f);
+    long left = max - used - 4096;
+    return left > 0 ? left : 0;
+}
+
+int fv_stack_arena_init(struct fv_stack_arena *a, int n, size_t size)
+{
+    size_t pg = page_size();
+    memset(a, 0, sizeof(*a));
+    if (n <= 0)
+        return 0;
+    size = (size + pg - 1) & ~(pg - 1);
+    a->slot = size + pg;
+    a->size = size;
+    if (__builtin_mul_overflow((size_t)n, a->slot, &a->len))
+        return -ENOMEM;
+    if (fv_fault("stack-arena"))
+        return -ENOMEM;
+    /* NORESERVE: only the pages a guest touches are ever backed. */
+    void *p = mmap(NULL, a->len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) {
+        a->len = 0;
+        return -errno;
+    }
+    a->base = p;
+    a->n = n;
+    fv_stack_unpoison(a->base, a->len);
+    long budget = -1;               /* mappings left for mprotect guards */
+    for (int i = 0; i < n; i++) {
+        int split, rc;
+        if (budget >= 0 && budget < 2) {
+            a->unguarded = n - i;
+            break;
+        }
+        if ((rc = fv_guard_page(a->base + (size_t)i * a->slot, &split))) {
+            fv_stack_arena_fini(a);
+            return rc;
+        }
+        if (split && budget < 0)
+            budget = map_budget();
+        if (split)
+            budget -= 2;
+    }
+    return 0;
+}
+
+void *fv_stack_arena_get(const struct fv_stack_arena *a, int i)
+{
+    return a->base + (size_t)i * a->slot + (a->slot - a->size);
+}
+
+void fv_stack_arena_fini(struct fv_stack_arena *a)
+{
+    if (a->base) {
+        fv_stack_unpoison(a->base, a->len);
+        munmap(a->base, a->len);
+    }
+    memset(a, 0, sizeof(*a));
 }
 
 void fv_stack_free(void *lo, size_t size)

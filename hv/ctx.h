@@ -36,13 +36,41 @@ void fv_ctx_init_thread(struct fv_ctx *c);
  * switches back to `from`. */
 void fv_ctx_switch(struct fv_ctx *from, struct fv_ctx *to);
 
+/* How many contexts a process may make: unlimited (INT_MAX) but under
+ * ThreadSanitizer, which counts each context as a thread (fiber) against
+ * its limit of 8,128 threads and dies past it. */
+int fv_ctx_max(void);
+
 /* Release per-context sanitizer state (a context that will never run again). */
 void fv_ctx_destroy(struct fv_ctx *c);
 
-/* Stacks: mmap'ed with a PROT_NONE guard page below, so an overflow faults
- * instead of corrupting a neighbour. Returns the usable low address or NULL. */
+/* Stacks: mmap'ed with a guard page below, so an overflow faults instead
+ * of corrupting a neighbour. Returns the usable low address or NULL. */
 void *fv_stack_alloc(size_t size);
 void fv_stack_free(void *lo, size_t size);
+
+/* Make the page at p (page-aligned) fault on any access. With
+ * madvise(MADV_GUARD_INSTALL) where the kernel has it (Linux 6.13 and
+ * later: a page-table marker that leaves the mapping whole), else with
+ * mprotect(PROT_NONE), which splits the mapping: a process may hold only
+ * vm.max_map_count (65,530 by default) mappings, two per guarded stack.
+ * *split (may be NULL) is set when mprotect was used. 0 or -errno. */
+int fv_guard_page(void *p, int *split);
+
+/* Many stacks in one mapping (thousands of vCPUs): slot i is a guard page
+ * then `size` usable bytes. Guards are installed as fv_guard_page does;
+ * when only mprotect is available and the host's mapping budget would run
+ * out, the remaining stacks go without a guard (counted in `unguarded`)
+ * rather than the run failing. */
+struct fv_stack_arena {
+    char *base;                 /* the mapping */
+    size_t len, slot, size;     /* whole mapping, one slot, usable per slot */
+    int n;
+    int unguarded;              /* stacks left without a guard page */
+};
+int fv_stack_arena_init(struct fv_stack_arena *a, int n, size_t size);
+void *fv_stack_arena_get(const struct fv_stack_arena *a, int i);
+void fv_stack_arena_fini(struct fv_stack_arena *a);
 /* Forget sanitizer state about [lo, lo + size): memory about to hold (or
  * that held) contexts abandoned mid-function. No-op without ASan. */
 void fv_stack_unpoison(void *lo, size_t size);

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctx.h"
 #include "domtab.h"
+#include "fault.h"
 #include "guest_api.h"
 #include "schedule.h"
 
@@ -24,8 +26,33 @@ int engine_run(const struct scenario *scn, const struct engine_opts *o,
     return -EINVAL;
 }
 
+int engine_setup_error(char *err, size_t errlen, const char *what, int rc)
+{
+    snprintf(err, errlen, "cannot set up the run: %s%s%s", what ? what : "", what ? ": " : "",
+             strerror(rc < 0 ? -rc : rc));
+    return rc;
+}
+
+void engine_dom_crashed(const char *name, fv_ns_t at, const char *why)
+{
+    char t[32];
+    fprintf(stderr, "fairvisor: domain %s crashed at %s: %s\n", name, fv_fmt_ns(at, t, sizeof(t)),
+            why);
+}
+
 int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *err, size_t errlen)
 {
+    if (fv_fault("domains"))
+        return engine_setup_error(err, errlen, "registering domains", -ENOMEM);
+    long vcpus = 0;
+    for (int i = 0; i < scn->nr_domains; i++)
+        vcpus += scn->domains[i].vcpus;
+    if (vcpus > fv_ctx_max()) {
+        snprintf(err, errlen, "cannot set up the run: %ld vCPUs, and this ThreadSanitizer build "
+                 "runs at most %d (it counts each vCPU as a thread; use a build without TSan)",
+                 vcpus, fv_ctx_max());
+        return -E2BIG;
+    }
     for (int i = 0; i < scn->nr_domains; i++) {
         const struct scn_domain *sd = &scn->domains[i];
         if (!sched_core_add_domain(s, sd->id, sd->name, &sd->sp, sd->vcpus,
@@ -37,7 +64,7 @@ int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *er
 
 struct dom_result *engine_results_new(const struct scenario *scn)
 {
-    struct dom_result *res = calloc((size_t)scn->nr_domains, sizeof(*res));
+    struct dom_result *res = fv_fault("results") ? NULL : calloc((size_t)scn->nr_domains, sizeof(*res));
     if (!res)
         return NULL;
     for (int d = 0; d < scn->nr_domains; d++) {
@@ -101,6 +128,8 @@ static void free_entry(int id, void *dom, struct evtchn_dom *ev, void *arg)
 int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn,
                        evtchn_notify_fn notify, void *ctx)
 {
+    if (fv_fault("evtchn"))
+        return -ENOMEM;
     e->dt = domtab_create(scn->nr_domains + 1);
     if (!e->dt)
         return -errno;

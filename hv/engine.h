@@ -1,6 +1,6 @@
 /* engine.h — running a loaded scenario on an engine (DESIGN §4).
  *   sim:  virtual time, one event queue, deterministic for a seed.
- *   real: pCPU threads on host CPUs (a later issue).
+ *   real: pCPU threads pinned to host CPUs, wall-clock time.
  */
 #ifndef FV_ENGINE_H
 #define FV_ENGINE_H
@@ -19,8 +19,9 @@ struct engine_opts {
 
 /* Run `scn` on the engine it names. Fills `out` (free with
  * run_result_free). Returns 0 (also when stopped early: out->complete is
- * false), -EINVAL/-ENOSYS with a message in err for a scenario this build
- * cannot run, or another -errno. */
+ * false), -EINVAL with a message in err for a scenario the engine or policy
+ * refuses (bad input), or another -errno with a message when setting up
+ * the run failed (nothing is filled in then). */
 int engine_run(const struct scenario *scn, const struct engine_opts *o,
                struct run_result *out, char *err, size_t errlen);
 
@@ -66,6 +67,12 @@ int engine_evtchn_op(struct engine_evtchn *e, int domid, int op, int a, int b);
 
 /* The host CPU the real engine pins pCPU `pcpu` to. */
 int engine_host_cpu(int pcpu);
+
+/* A set-up step failed: "cannot set up the run: WHAT: strerror(-rc)" into
+ * err (WHAT may be NULL). Returns rc. */
+int engine_setup_error(char *err, size_t errlen, const char *what, int rc);
+/* Say on stderr that domain `name` was crashed at `at` and why. */
+void engine_dom_crashed(const char *name, fv_ns_t at, const char *why);
 
 /* With FV_DUMP set in the environment, the policy's dump to stderr. */
 void engine_dump(struct scheduler *s);

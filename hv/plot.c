@@ -7,9 +7,16 @@
  * gnuplot users expect to tweak it.
  *
  * gnuplot is run directly (posix_spawnp, no shell: paths are never
- * re-parsed), with its stderr captured and shown only when it fails, since
- * it warns about harmless things (an empty series) on success too. Each
- * image is written to NAME.tmp and renamed, as every other results file.
+ * re-parsed), with its output captured (stderr and stdout: a template's
+ * `print` and some of gnuplot's own reasons go to stdout) and shown only
+ * when it fails, since it warns about harmless things (an empty series) on
+ * success too; results_plot_why also says which graph failed, in gnuplot's
+ * words. Each image is written to NAME.tmp and renamed, as every other
+ * results file.
+ *
+ * The CSV reader (results_read_domains) is public so that fuzz/ can feed
+ * it arbitrary bytes; it looks names up in a hash index, so a run with
+ * tens of thousands of domains reads in linear time.
  */
 #include "results.h"
 
@@ -18,9 +25,11 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,18 +40,6 @@ extern char **environ;
 
 #define PLOT_MAX_DOMAINS 12
 #define GP_ERR_MAX 4096
-
-/* A domain seen in a CSV file and its ranking key. */
-struct pdom {
-    char name[SCN_NAME_MAX];
-    double key;
-};
-
-struct pdoms {
-    struct pdom *v;
-    int n, cap;
-    int hint;               /* index after the last match (see pdoms_get) */
-};
 
 /* ---- finding gnuplot and the templates ------------------------------------- */
 
@@ -96,31 +93,83 @@ static int find_templates(char *out, size_t n)
 
 /* ---- reading the CSV files ---------------------------------------------------- */
 
-/* Rows come grouped by interval in domain order, so the domain after the
- * last one matched is almost always the next one: O(1) per row without a
- * hash table, linear search only on a miss. */
-static struct pdom *pdoms_get(struct pdoms *ds, const char *name)
+/* The name index: open addressing with linear probing over indices into
+ * ds->v (slot = index + 1, 0 = empty), at most half full, FNV-1a hash.
+ * Indices rather than pointers, so growing ds->v never invalidates it.
+ * Not glibc's hsearch_r: its hash keeps only about the first 8 characters
+ * of a key (4 bits per character shifted through 32 bits), so replica names
+ * such as domain-000000 .. domain-049999 all collide and a lookup is
+ * linear again (measured: 86 s for 50,000 such names, against 0.02 s for
+ * short distinct ones); its table cannot grow either. Not uthash: it links
+ * the elements by pointer, which ds->v's realloc and qsort would break. */
+static uint32_t name_hash(const char *s)
 {
-    for (int k = 0; k < ds->n; k++) {
-        int i = (ds->hint + k) % ds->n;
-        if (strcmp(ds->v[i].name, name) == 0) {
-            ds->hint = (i + 1) % ds->n;
-            return &ds->v[i];
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static int index_build(struct results_doms *ds, int nslot)
+{
+    int *slot = calloc((size_t)nslot, sizeof(*slot));
+    if (!slot)
+        return -ENOMEM;
+    for (int i = 0; i < ds->n; i++) {
+        uint32_t h = name_hash(ds->v[i].name) & (uint32_t)(nslot - 1);
+        while (slot[h])
+            h = (h + 1) & (uint32_t)(nslot - 1);
+        slot[h] = i + 1;
+    }
+    free(ds->slot);
+    ds->slot = slot;
+    ds->nslot = nslot;
+    return 0;
+}
+
+/* The domain named `name` (already cut to SCN_NAME_MAX - 1), added if new;
+ * NULL when out of memory. */
+static struct results_dom *doms_get(struct results_doms *ds, const char *name)
+{
+    if (!ds->slot || 2 * (ds->n + 1) > ds->nslot) {
+        int nslot = ds->nslot ? ds->nslot : 128;
+        while (2 * (ds->n + 1) > nslot) {
+            if (nslot > INT_MAX / 2)
+                return NULL;
+            nslot *= 2;
         }
+        if (index_build(ds, nslot) < 0)
+            return NULL;
+    }
+    uint32_t mask = (uint32_t)(ds->nslot - 1), h = name_hash(name) & mask;
+    for (; ds->slot[h]; h = (h + 1) & mask) {
+        struct results_dom *d = &ds->v[ds->slot[h] - 1];
+        if (strcmp(d->name, name) == 0)
+            return d;
     }
     if (ds->n == ds->cap) {
+        if (ds->cap > INT_MAX / 2)
+            return NULL;
         int cap = ds->cap ? ds->cap * 2 : 64;
-        struct pdom *v = realloc(ds->v, (size_t)cap * sizeof(*v));
+        struct results_dom *v = realloc(ds->v, (size_t)cap * sizeof(*v));
         if (!v)
             return NULL;
         ds->v = v;
         ds->cap = cap;
     }
-    struct pdom *d = &ds->v[ds->n++];
-    snprintf(d->name, sizeof(d->name), "%s", name);
+    struct results_dom *d = &ds->v[ds->n];
+    memcpy(d->name, name, strlen(name) + 1);
     d->key = 0;
-    ds->hint = 0;
+    d->order = ds->n;
+    ds->slot[h] = ++ds->n;
     return d;
+}
+
+void results_doms_free(struct results_doms *ds)
+{
+    free(ds->v);
+    free(ds->slot);
+    memset(ds, 0, sizeof(*ds));
 }
 
 /* Split a CSV line (no quoting: see results.c) into at most max fields. */
@@ -139,21 +188,22 @@ static int split_csv(char *line, char **f, int max)
     return n;
 }
 
-/* For each domain (column name_col) of a CSV file: key = the sum, or the
- * max, of column val_col. Returns 0 or -errno (-ENOENT: no such file). */
-static int read_domains(const char *path, int name_col, int val_col, bool use_max,
-                        struct pdoms *ds)
+int results_read_domains(FILE *f, int name_col, int val_col, bool use_max,
+                         struct results_doms *ds)
 {
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    char *line = NULL, *fld[8];
+    if (name_col < 0 || name_col >= RESULTS_CSV_MAX_COLS || val_col < 0
+        || val_col >= RESULTS_CSV_MAX_COLS)
+        return -EINVAL;
+    char *line = NULL, *fld[RESULTS_CSV_MAX_COLS], name[SCN_NAME_MAX];
     size_t cap = 0;
     int err = 0;
+    int need = (name_col > val_col ? name_col : val_col) + 1;
+    errno = 0;
     for (long ln = 0; getline(&line, &cap, f) > 0; ln++) {
-        if (ln == 0 || split_csv(line, fld, 8) <= val_col)
+        if (ln == 0 || split_csv(line, fld, RESULTS_CSV_MAX_COLS) < need)
             continue;               /* the header, or a short (torn) line */
-        struct pdom *d = pdoms_get(ds, fld[name_col]);
+        snprintf(name, sizeof(name), "%s", fld[name_col]);
+        struct results_dom *d = doms_get(ds, name);
         if (!d) {
             err = -ENOMEM;
             break;
@@ -161,23 +211,41 @@ static int read_domains(const char *path, int name_col, int val_col, bool use_ma
         double v = strtod(fld[val_col], NULL);
         d->key = use_max ? (v > d->key ? v : d->key) : d->key + v;
     }
+    if (!err && ferror(f))
+        err = errno == ENOMEM ? -ENOMEM : -EIO;
     free(line);
-    fclose(f);
     return err;
 }
 
+/* Largest key first; NaN (a "nan" in the file) after every number; ties in
+ * the order first seen, so the ranking is the same with any qsort. */
 static int by_key_desc(const void *a, const void *b)
 {
-    double x = ((const struct pdom *)a)->key, y = ((const struct pdom *)b)->key;
-    return x < y ? 1 : x > y ? -1 : 0;
+    const struct results_dom *x = a, *y = b;
+    bool xn = isnan(x->key), yn = isnan(y->key);
+    if (xn != yn)
+        return xn ? 1 : -1;
+    if (!xn && x->key != y->key)
+        return x->key < y->key ? 1 : -1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+void results_rank_domains(struct results_doms *ds)
+{
+    if (ds->n > 1)
+        qsort(ds->v, (size_t)ds->n, sizeof(ds->v[0]), by_key_desc);
+    /* The index holds positions: rebuilt on the next lookup. */
+    free(ds->slot);
+    ds->slot = NULL;
+    ds->nslot = 0;
 }
 
 /* The gnuplot word list of the domains to draw: all of them, or the
  * PLOT_MAX_DOMAINS with the largest key (in that order, for the legend). */
-static char *domain_words(struct pdoms *ds)
+static char *domain_words(struct results_doms *ds)
 {
     if (ds->n > PLOT_MAX_DOMAINS)
-        qsort(ds->v, (size_t)ds->n, sizeof(ds->v[0]), by_key_desc);
+        results_rank_domains(ds);
     int n = ds->n < PLOT_MAX_DOMAINS ? ds->n : PLOT_MAX_DOMAINS;
     char *s = calloc((size_t)n + 1, SCN_NAME_MAX + 1);
     if (!s)
@@ -208,10 +276,12 @@ static void gp_put(FILE *m, const char *name, const char *val)
     fputs("'; ", m);
 }
 
-/* Wait for gnuplot while collecting its stderr (kept to GP_ERR_MAX). */
-static int collect(pid_t pid, int fd, char *err, size_t errlen)
+/* Wait for gnuplot while collecting its output: the last outlen - 1 bytes,
+ * where its error is (after any warnings); *status = its wait status.
+ * 0 if it exited 0. */
+static int collect(pid_t pid, int fd, char *out, size_t outlen, int *status)
 {
-    size_t used = 0;
+    size_t used = 0, room = outlen - 1;
     char tmp[1024];
     for (;;) {
         ssize_t r = read(fd, tmp, sizeof(tmp));
@@ -219,28 +289,34 @@ static int collect(pid_t pid, int fd, char *err, size_t errlen)
             continue;
         if (r <= 0)
             break;
-        size_t take = (size_t)r < errlen - 1 - used ? (size_t)r : errlen - 1 - used;
-        memcpy(err + used, tmp, take);
+        size_t take = (size_t)r < room ? (size_t)r : room;
+        if (used + take > room) {           /* drop the oldest bytes */
+            memmove(out, out + (used + take - room), room - take);
+            used = room - take;
+        }
+        memcpy(out + used, tmp + ((size_t)r - take), take);
         used += take;
     }
-    err[used] = '\0';
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
+    out[used] = '\0';
+    while (waitpid(pid, status, 0) < 0)
         if (errno != EINTR)
             return -errno;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+    return WIFEXITED(*status) && WEXITSTATUS(*status) == 0 ? 0 : -EIO;
 }
 
-/* gnuplot -e VARS TEMPLATE; 0 if it exited 0, stderr in err. */
-static int run_gnuplot(const char *vars, const char *tmpl, char *err, size_t errlen)
+/* gnuplot -e VARS TEMPLATE; 0 if it exited 0. Its stdout and stderr both
+ * land in out, in the order written: gnuplot reports most errors on stderr,
+ * but a template's `print` (set print "-") and some messages go to stdout. */
+static int run_gnuplot(const char *vars, const char *tmpl, char *out, size_t outlen, int *status)
 {
     int p[2];
+    *status = 0;
     if (pipe2(p, O_CLOEXEC) < 0)
         return -errno;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
     char *argv[] = { "gnuplot", "-e", (char *)vars, (char *)tmpl, NULL };
     pid_t pid;
@@ -249,12 +325,63 @@ static int run_gnuplot(const char *vars, const char *tmpl, char *err, size_t err
     close(p[1]);
     if (rc != 0) {
         close(p[0]);
-        snprintf(err, errlen, "cannot run gnuplot: %s", strerror(rc));
+        snprintf(out, outlen, "cannot run gnuplot: %s", strerror(rc));
         return -rc;
     }
-    rc = collect(pid, p[0], err, errlen);
+    rc = collect(pid, p[0], out, outlen, status);
     close(p[0]);
     return rc;
+}
+
+/* Does this line of gnuplot's output say where an error is? gnuplot writes
+ * `"FILE" line 63: MESSAGE` or `line 0: MESSAGE`. */
+static bool gp_located(const char *line, size_t len)
+{
+    for (const char *p = line; (p = memmem(p, len - (size_t)(p - line), "line ", 5)); p += 5) {
+        const char *q = p + 5;
+        if (q >= line + len || *q < '0' || *q > '9')
+            continue;
+        while (q < line + len && *q >= '0' && *q <= '9')
+            q++;
+        if (q < line + len && *q == ':')
+            return true;
+    }
+    return false;
+}
+
+/* gnuplot's own reason, on one line: from the last line that locates an
+ * error to the end (`line 0: cannot open file; output not changed; system
+ * error: ...`), else its last non-empty line (a template's own `print`
+ * before `exit status 1`); the lines joined with "; ". */
+static void gp_reason(const char *out, char *buf, size_t n)
+{
+    const char *from = NULL, *last = NULL;
+    for (const char *l = out; *l; ) {
+        size_t len = strcspn(l, "\n");
+        if (len && strspn(l, " \t\r^") < len) {
+            last = l;
+            if (gp_located(l, len))
+                from = l;
+        }
+        l += len + (l[len] == '\n');
+    }
+    if (!from)
+        from = last;
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const char *l = from; l && *l && used + 1 < n; ) {
+        size_t len = strcspn(l, "\n");
+        size_t lead = strspn(l, " \t");
+        while (len > lead && (l[len - 1] == '\r' || l[len - 1] == ' '))
+            len--;
+        if (len > lead && strspn(l, " \t\r^") < len) {
+            int w = snprintf(buf + used, n - used, "%s%.*s", used ? "; " : "",
+                             (int)(len - lead), l + lead);
+            used = w < 0 ? used : used + (size_t)w < n ? used + (size_t)w : n - 1;
+        }
+        l += strcspn(l, "\n");
+        l += *l == '\n';
+    }
 }
 
 /* Make sure the image gnuplot wrote is there and durable, then rename. */
@@ -281,6 +408,9 @@ struct graph {
     const char *name;           /* "cpu-share": template NAME.gp, plots/NAME.{svg,png} */
     char *vars;                 /* data, domains, title_txt, nodata */
     FILE *log;
+    char *why;                  /* results_plot_why's account, or NULL */
+    size_t whylen;
+    bool failed;                /* this graph's failure is in why already */
 };
 
 /* Set once pngcairo failed where png worked (gnuplot built without cairo),
@@ -298,11 +428,41 @@ static void plog(FILE *log, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Say in g->why what failed (once per graph: its first failure). */
+__attribute__((format(printf, 2, 3)))
+static void graph_failed(struct graph *g, const char *fmt, ...)
+{
+    if (!g->why || !g->whylen || g->failed)
+        return;
+    g->failed = true;
+    size_t used = strlen(g->why);
+    if (used && used + 2 < g->whylen) {
+        memcpy(g->why + used, "; ", 3);
+        used += 2;
+    }
+    if (used + 1 >= g->whylen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->why + used, g->whylen - used, fmt, ap);
+    va_end(ap);
+}
+
+/* "exit status 1", "killed by signal 9" */
+static const char *wait_text(int st, char *buf, size_t n)
+{
+    if (WIFSIGNALED(st))
+        snprintf(buf, n, "killed by signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, n, "exit status %d", WEXITSTATUS(st));
+    return buf;
+}
+
 /* Draw g with terminal `term` into plots/NAME.ext; quiet on failure when
  * `quiet` (a fallback will be tried). */
-static int draw(const struct graph *g, const char *term, const char *ext, bool quiet)
+static int draw(struct graph *g, const char *term, const char *ext, bool quiet)
 {
-    char final[PATH_MAX], tmp[PATH_MAX + 8], tmpl[PATH_MAX], gperr[GP_ERR_MAX];
+    char final[PATH_MAX], tmp[PATH_MAX + 8], tmpl[PATH_MAX], gpout[GP_ERR_MAX];
     if (snprintf(final, sizeof(final), "%s/plots/%s.%s", g->dir, g->name, ext) >= (int)sizeof(final)
         || snprintf(tmpl, sizeof(tmpl), "%s/%s.gp", g->tmpl_dir, g->name) >= (int)sizeof(tmpl))
         return -ENAMETOOLONG;
@@ -319,19 +479,36 @@ static int draw(const struct graph *g, const char *term, const char *ext, bool q
         free(vars);
         return -ENOMEM;
     }
-    int err = run_gnuplot(vars, tmpl, gperr, sizeof(gperr));
+    int st;
+    int err = run_gnuplot(vars, tmpl, gpout, sizeof(gpout), &st);
     free(vars);
+    bool gp_ok = !err;
     if (!err)
         err = commit_image(tmp, final);
     if (err) {
         unlink(tmp);
-        if (!quiet)
-            plog(g->log, "graphs: %s: gnuplot failed\n%s", final, gperr);
+        if (quiet)
+            return err;
+        char reason[1024], stbuf[48];
+        if (gp_ok) {
+            plog(g->log, "graphs: %s: %s\n", final, strerror(-err));
+            graph_failed(g, "%s.%s: %s%s", g->name, ext, strerror(-err),
+                         err == -EIO ? " (gnuplot wrote an empty image)" : "");
+        } else if (err != -EIO) {
+            plog(g->log, "graphs: %s: %s\n", final, gpout);
+            graph_failed(g, "%s.%s: %s", g->name, ext, gpout);
+        } else {
+            plog(g->log, "graphs: %s: gnuplot failed (%s)\n%s", final,
+                 wait_text(st, stbuf, sizeof(stbuf)), gpout);
+            gp_reason(gpout, reason, sizeof(reason));
+            graph_failed(g, "%s.%s: gnuplot failed (%s)%s%s", g->name, ext, stbuf,
+                         reason[0] ? ": " : "", reason);
+        }
     }
     return err;
 }
 
-static int draw_both(const struct graph *g)
+static int draw_both(struct graph *g)
 {
     int err = draw(g, "svg", "svg", false);
     int e2 = -1;
@@ -346,7 +523,7 @@ static int draw_both(const struct graph *g)
 }
 
 /* Build g->vars and draw. */
-static int render(struct graph *g, const char *data, struct pdoms *ds, const char *title)
+static int render(struct graph *g, const char *data, struct results_doms *ds, const char *title)
 {
     char *words = domain_words(ds);
     if (!words)
@@ -394,13 +571,21 @@ static int plot_csv(struct graph *g, const char *csv, int name_col, int val_col,
     char data[PATH_MAX], full[1024];
     if (snprintf(data, sizeof(data), "%s/%s", g->dir, csv) >= (int)sizeof(data))
         return -ENAMETOOLONG;
-    struct pdoms ds = { 0 };
-    int err = read_domains(data, name_col, val_col, use_max, &ds);
+    struct results_doms ds = { 0 };
+    int err = 0;
+    FILE *f = fopen(data, "re");
+    if (f) {
+        err = results_read_domains(f, name_col, val_col, use_max, &ds);
+        fclose(f);
+    } else {
+        err = -errno;
+    }
     if (err == -ENOENT && use_max)
         err = 0;                    /* no latency file (interrupted run): an empty plot */
     if (err) {
         plog(g->log, "graphs: %s: %s\n", data, strerror(-err));
-        free(ds.v);
+        graph_failed(g, "%s: %s", csv, strerror(-err));
+        results_doms_free(&ds);
         return err;
     }
     if (ds.n > PLOT_MAX_DOMAINS)
@@ -409,34 +594,47 @@ static int plot_csv(struct graph *g, const char *csv, int name_col, int val_col,
     else
         snprintf(full, sizeof(full), "%s%s", title, ds.n ? "" : " - no samples");
     err = render(g, data, &ds, full);
-    free(ds.v);
+    results_doms_free(&ds);
     return err;
 }
 
 int results_plot(const char *dir, FILE *log)
 {
+    return results_plot_why(dir, log, NULL, 0);
+}
+
+int results_plot_why(const char *dir, FILE *log, char *why, size_t whylen)
+{
+    if (why && whylen)
+        why[0] = '\0';
     if (!gnuplot_on_path()) {
         plog(log, "graphs skipped: gnuplot not found (tools/deps installs gnuplot-nox)\n");
         return 1;
     }
     char tdir[PATH_MAX], plots[PATH_MAX], label[300], title[400];
+    struct graph g = { .dir = dir, .tmpl_dir = tdir, .log = log, .name = "cpu-share",
+                       .why = why, .whylen = whylen };
     if (find_templates(tdir, sizeof(tdir)) < 0) {
         plog(log, "graphs skipped: gnuplot templates (tools/gnuplot/*.gp) not found;"
                   " set FV_GNUPLOT_DIR\n");
+        graph_failed(&g, "gnuplot templates (tools/gnuplot/*.gp) not found; set FV_GNUPLOT_DIR");
         return -ENOENT;
     }
-    if (snprintf(plots, sizeof(plots), "%s/plots", dir) >= (int)sizeof(plots))
+    if (snprintf(plots, sizeof(plots), "%s/plots", dir) >= (int)sizeof(plots)) {
+        graph_failed(&g, "%s/plots: %s", dir, strerror(ENAMETOOLONG));
         return -ENAMETOOLONG;
+    }
     if (mkdir(plots, 0777) < 0 && errno != EEXIST) {
         int err = -errno;
         plog(log, "graphs: %s: %s\n", plots, strerror(-err));
+        graph_failed(&g, "%s: %s", plots, strerror(-err));
         return err;
     }
     run_label(dir, label, sizeof(label));
-    struct graph g = { .dir = dir, .tmpl_dir = tdir, .log = log, .name = "cpu-share" };
     snprintf(title, sizeof(title), "CPU share over time%s", label);
     int err = plot_csv(&g, "timeline.csv", 1, 3, false, title, "largest total share");
     g.name = "wakeup-latency-cdf";
+    g.failed = false;
     snprintf(title, sizeof(title), "Wake-up latency CDF%s", label);
     int e2 = plot_csv(&g, "wakeup-latency.csv", 0, 1, true, title, "highest max latency");
     return err ? err : e2;

@@ -61,6 +61,7 @@
 #include "ctx.h"
 #include "domtab.h"
 #include "evq.h"
+#include "fault.h"
 #include "guest_api.h"
 #include "metrics.h"
 #include "schedule.h"
@@ -274,11 +275,19 @@ static void guest_arrived(struct real_vcpu *v)
     }
 }
 
+/* A call the compiler can neither inline nor reason about (gcc: noipa;
+ * clang has no noipa, and optnone keeps its attribute inference away). */
+#if defined(__clang__)
+#define FV_OPAQUE __attribute__((noinline, optnone))
+#else
+#define FV_OPAQUE __attribute__((noinline, noipa))
+#endif
+
 /* errno is thread-local and glibc's __errno_location is `const`, so the
  * compiler may keep its address across the switch, which can resume us on
  * another thread: read and write it through calls it cannot see through. */
-__attribute__((noinline, noipa)) static int errno_get(void) { return errno; }
-__attribute__((noinline, noipa)) static void errno_set(int e) { errno = e; }
+FV_OPAQUE static int errno_get(void) { return errno; }
+FV_OPAQUE static void errno_set(int e) { errno = e; }
 
 static bool on_stack_of(const struct real_vcpu *v, const void *p)
 {
@@ -289,7 +298,7 @@ static bool on_stack_of(const struct real_vcpu *v, const void *p)
 /* sigreturn restores the alternate signal stack saved in the frame: after
  * a resume on another thread that would be the first thread's. Keep this
  * thread's own. */
-__attribute__((noinline, noipa)) static void keep_own_altstack(ucontext_t *uc)
+FV_OPAQUE static void keep_own_altstack(ucontext_t *uc)
 {
     stack_t cur;
     if (sigaltstack(NULL, &cur) == 0)
@@ -706,7 +715,7 @@ static int make_domains_memory(struct real *rl)
     const struct scenario *scn = rl->scn;
     size_t stack = fv_stack_default_size();
     rl->dom = calloc((size_t)scn->nr_domains, sizeof(*rl->dom));
-    if (!rl->dom)
+    if (!rl->dom || fv_fault("memory"))
         return -ENOMEM;
     for (int d = 0; d < scn->nr_domains; d++) {
         const struct scn_domain *sd = &scn->domains[d];
@@ -716,7 +725,7 @@ static int make_domains_memory(struct real *rl)
         void *m = mmap(NULL, size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == MAP_FAILED)
-            return -ENOMEM;
+            return -errno;
         fv_stack_unpoison(m, size);
         rl->dom[d] = (struct real_dom){ m, size, size - stacks - 4096, (char *)m + 4096 };
         struct fv_shared_info *si = (struct fv_shared_info *)m;
@@ -732,7 +741,7 @@ static int make_vcpus(struct real *rl)
 {
     struct scheduler *s = rl->s;
     size_t stack = fv_stack_default_size();
-    rl->vcpu = calloc((size_t)s->nr_units, sizeof(*rl->vcpu));
+    rl->vcpu = fv_fault("vcpus") ? NULL : calloc((size_t)s->nr_units, sizeof(*rl->vcpu));
     if (!rl->vcpu)
         return -ENOMEM;
     for (int d = 0; d < s->nr_doms; d++) {
@@ -741,8 +750,9 @@ static int make_vcpus(struct real *rl)
             struct sched_unit *u = s->doms[d]->units[i];
             struct real_vcpu *v = &rl->vcpu[u->id];
             char *slot = rd->guest + rd->guest_size + (uint64_t)i * (stack + 4096);
-            if (mprotect(slot, 4096, PROT_NONE))
-                return -errno;
+            int rc = fv_fault("stack") ? -ENOMEM : fv_guard_page(slot, NULL);
+            if (rc)
+                return rc;
             v->g = (struct guest_vcpu){ &real_backend, engine_dom_seed(rl->scn->seed, s->doms[d]->id),
                                         s->doms[d]->id, i, (const struct fv_shared_info *)rd->mem };
             v->rl = rl;
@@ -774,7 +784,7 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
     pthread_mutex_init(&rl->lock, NULL);
     rl->pcpu = calloc((size_t)scn->pcpus, sizeof(*rl->pcpu));
     if (!rl->pcpu)
-        return -ENOMEM;
+        return engine_setup_error(err, errlen, "pCPUs", -ENOMEM);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -783,24 +793,36 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
         pc->cpu = c;
         pc->rl = rl;
         pthread_cond_init(&pc->cond, &ca);
-        if (evq_init(&pc->timers))
-            return -ENOMEM;
         sched_timer_init(&pc->slice, ev_slice, NULL, c);
+        if (fv_fault("evq") || evq_init(&pc->timers)) {
+            pthread_condattr_destroy(&ca);
+            return engine_setup_error(err, errlen, "timer queues", -ENOMEM);
+        }
     }
     pthread_condattr_destroy(&ca);
+    if (fv_fault("sched"))
+        return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
     rl->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &real_core_ops, rl, err, errlen);
     if (!rl->s)
         return -EINVAL;
     int rc = engine_add_domains(rl->s, scn, err, errlen);
-    if (rc || (rc = make_domains_memory(rl)) || (rc = make_vcpus(rl)))
+    if (rc)
         return rc;
+    if ((rc = make_domains_memory(rl)))
+        return engine_setup_error(err, errlen, "domain memory", rc);
+    if ((rc = make_vcpus(rl)))
+        return engine_setup_error(err, errlen, rc == -ENOMEM ? "vCPU stacks and their guard pages "
+                                  "(each guard page may cost a mapping: see vm.max_map_count)"
+                                  : "vCPU stacks", rc);
     rl->res = engine_results_new(scn);
     if (!rl->res)
-        return -ENOMEM;
+        return engine_setup_error(err, errlen, "per-domain results", -ENOMEM);
     if ((rc = engine_evtchn_init(&rl->ev, scn, real_notify, rl)))
-        return rc;
+        return engine_setup_error(err, errlen, "event channels", rc);
     struct timeline_sink sink = o ? o->sink : (struct timeline_sink){ 0 };
-    return metrics_init(&rl->m, rl->s, rl->res, scn->starvation_threshold, sink, 0);
+    rc = fv_fault("metrics") ? -ENOMEM
+                             : metrics_init(&rl->m, rl->s, rl->res, scn->starvation_threshold, sink, 0);
+    return rc ? engine_setup_error(err, errlen, "metrics", rc) : 0;
 }
 
 static void real_free(struct real *rl)
@@ -884,11 +906,33 @@ static int start_pcpus(struct real *rl, char *err, size_t errlen)
     pthread_sigmask(SIG_BLOCK, &ss, &old);
     int rc = 0;
     for (int c = 0; c < rl->nr_pcpus && !rc; c++)
-        rc = pthread_create(&rl->pcpu[c].thread, NULL, pcpu_thread, &rl->pcpu[c]);
+        rc = c == 1 && fv_fault("threads") ? EAGAIN
+                                           : pthread_create(&rl->pcpu[c].thread, NULL, pcpu_thread,
+                                                            &rl->pcpu[c]);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc)
-        snprintf(err, errlen, "cannot start pCPU threads: %s", strerror(rc));
+        engine_setup_error(err, errlen, "starting pCPU threads", -rc);
     return -rc;
+}
+
+/* Guest memory each domain touched: its resident pages (mincore). */
+static void measure_memory(struct real *rl)
+{
+    long pg = sysconf(_SC_PAGESIZE);
+    for (int d = 0; rl->dom && d < rl->scn->nr_domains; d++) {
+        const struct real_dom *rd = &rl->dom[d];
+        size_t pages = (rd->guest_size + (uint64_t)pg - 1) / (uint64_t)pg;
+        unsigned char *vec = malloc(pages ? pages : 1);
+        if (!vec)
+            return;
+        if (mincore(rd->guest, rd->guest_size, vec) == 0) {
+            uint64_t n = 0;
+            for (size_t i = 0; i < pages; i++)
+                n += vec[i] & 1;
+            rl->res[d].mem_resident_bytes = n * (uint64_t)pg;
+        }
+        free(vec);
+    }
 }
 
 int real_run(const struct scenario *scn, const struct engine_opts *o,
@@ -902,7 +946,7 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
         rc = real_setup(&rl, scn, o, err, errlen);
     if (rc) {
         if (!err[0])
-            snprintf(err, errlen, "cannot set up the run: %s", strerror(-rc));
+            engine_setup_error(err, errlen, NULL, rc);
         free(rl.res);
         real_free(&rl);
         return rc;
@@ -925,7 +969,13 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
     for (int c = 0; c < rl.nr_pcpus; c++)
         if (rl.pcpu[c].thread)
             pthread_join(rl.pcpu[c].thread, NULL);
+    if (rc) {                           /* nothing ran that could be reported */
+        free(rl.res);
+        real_free(&rl);
+        return rc;
+    }
     clock_gettime(CLOCK_MONOTONIC, &w1);
+    measure_memory(&rl);
     fv_ns_t end = rl.end_time ? rl.end_time : real_now(&rl);
     for (int c = 0; c < rl.nr_pcpus; c++) {
         struct sched_unit *u = sched_curr(rl.s, c);

@@ -41,6 +41,7 @@ struct afile {
 
 struct results {
     char dir[PATH_MAX];
+    bool made_dir;                  /* dir is ours: stamped, or --out created here */
     const struct scenario *scn;
     struct afile tl;                /* timeline.csv.tmp while open */
     int tl_err;                     /* first write error on the timeline */
@@ -229,9 +230,12 @@ static int make_dirs(struct results *r, const char *out, const char *root, const
     if (out) {
         if (snprintf(r->dir, sizeof(r->dir), "%s", out) >= (int)sizeof(r->dir))
             return -ENAMETOOLONG;
+        struct stat st;
+        r->made_dir = stat(r->dir, &st) != 0;
         err = mkdir_p(r->dir);
     } else {
         err = make_stamped_dir(r->scn, root, r->dir, sizeof(r->dir));
+        r->made_dir = err == 0;
     }
     if (err)
         return err;
@@ -394,7 +398,7 @@ static json_t *json_blk(void)
                      "bytes", (json_int_t)0, "latency_ns", json_zero_pct());
 }
 
-static json_t *json_domain(const struct dom_result *d)
+static json_t *json_domain_base(const struct dom_result *d)
 {
     return json_pack(
         "{s:s, s:i, s:i, s:I, s:I, s:f, s:f, s:o, s:o, s:I, s:I, s:I, s:I, s:I,"
@@ -412,6 +416,27 @@ static json_t *json_domain(const struct dom_result *d)
         "cap", (json_int_t)d->cap, "app_latency_ns", json_pct(&d->app_latency),
         "entitled_ns", (json_int_t)d->entitled_ns, "runnable_ns", (json_int_t)d->runnable_ns,
         "sched_deadline_misses", (json_int_t)d->sched_deadline_misses);
+}
+
+/* More additions: whether the hypervisor crashed the domain (and when,
+ * why), and the guest memory it touched (real engine). */
+static json_t *json_domain(const struct dom_result *d)
+{
+    json_t *j = json_domain_base(d);
+    if (!j)
+        return NULL;
+    int bad = json_object_set_new(j, "crashed", json_boolean(d->crashed));
+    if (d->crashed) {
+        bad |= json_object_set_new(j, "crashed_at_ns", json_integer((json_int_t)d->crashed_at_ns));
+        bad |= json_object_set_new(j, "crash_reason", json_string(d->crash_reason));
+    }
+    bad |= json_object_set_new(j, "mem_resident_bytes",
+                               json_integer((json_int_t)d->mem_resident_bytes));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 /* The host's CPU model from /proc/cpuinfo, or "unknown" (e.g. on hosts whose
@@ -549,6 +574,22 @@ int results_finish(struct results *r, const struct run_result *rr)
     return err ? err : e2 ? e2 : e3;
 }
 
+void results_discard(struct results *r)
+{
+    if (!r)
+        return;
+    char p[PATH_MAX];
+    if (r->tl.f)
+        afile_abort(&r->tl);
+    if (path_join(p, sizeof(p), r->dir, "scenario.yaml") == 0)
+        unlink(p);
+    if (path_join(p, sizeof(p), r->dir, "plots") == 0)
+        rmdir(p);
+    if (r->made_dir)
+        rmdir(r->dir);
+    free(r);
+}
+
 void results_close(struct results *r)
 {
     if (!r)
@@ -607,6 +648,12 @@ void results_print_table(const struct run_result *rr, FILE *f)
         fprintf(f, "... %d more domains (see summary.json)\n", rr->nr_doms - rows);
     fprintf(f, "fairness: jain %.3f  min normalized share %.2f  starvation events %" PRIu64 "\n",
             rr->jain, rr->min_normalized_share, rr->starvation_events);
+    for (int i = 0; i < rr->nr_doms; i++)
+        if (rr->doms[i].crashed) {
+            char t[32];
+            fprintf(f, "CRASHED: %s at %s: %s\n", rr->doms[i].name,
+                    fv_fmt_ns(rr->doms[i].crashed_at_ns, t, sizeof(t)), rr->doms[i].crash_reason);
+        }
     if (!rr->complete)
         fprintf(f, "INTERRUPTED: partial results\n");
 }

@@ -10,6 +10,7 @@
 #ifndef FV_RESULTS_H
 #define FV_RESULTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -33,6 +34,9 @@ struct timeline_sink results_timeline_sink(struct results *r);
  * every file into place). Returns 0 or -errno. */
 int results_finish(struct results *r, const struct run_result *rr);
 void results_close(struct results *r);
+/* For a run that never started (its set-up failed): remove what
+ * results_open wrote, and the directory if results_open made it. */
+void results_discard(struct results *r);
 
 /* The one-screen summary table, one row per domain, units in headers. */
 void results_print_table(const struct run_result *rr, FILE *f);
@@ -40,6 +44,47 @@ void results_print_table(const struct run_result *rr, FILE *f);
 /* Draw the graphs of a results directory with gnuplot. Returns 0, 1 if
  * gnuplot is absent (graphs skipped; says so on `log`), or -errno. */
 int results_plot(const char *dir, FILE *log);
+/* The same; on failure `why` (if not NULL) also gets one line saying which
+ * graph failed and why, in gnuplot's own words when gnuplot failed:
+ * `cpu-share.svg: gnuplot failed (exit status 1): "cpu-share.gp" line 63:
+ * unrecognized plot type` (several failures are joined with "; "). gnuplot's
+ * whole output (stdout and stderr) goes to `log`. */
+int results_plot_why(const char *dir, FILE *log, char *why, size_t whylen);
+
+/* ---- reading a results CSV back (what results_plot draws) ---- */
+
+/* A domain of a results CSV and its ranking key. */
+struct results_dom {
+    char name[SCN_NAME_MAX];        /* cut to SCN_NAME_MAX - 1 bytes */
+    double key;                     /* the sum or the max of the value column */
+    int order;                      /* first seen: 0, 1, ... */
+};
+
+/* The domains of one or more CSVs, in the order first seen until ranked.
+ * Start from { 0 }; release with results_doms_free. */
+struct results_doms {
+    struct results_dom *v;
+    int n, cap;
+    int *slot;                      /* private: the name index (plot.c) */
+    int nslot;
+};
+
+#define RESULTS_CSV_MAX_COLS 8
+
+/* Read a results CSV from f: the first line is the header and skipped; the
+ * fields of a row are split on ',' without quoting (results.c writes names
+ * with no ',' in them). For each distinct value of column name_col,
+ * key = the sum, or with use_max the maximum (from 0), of column val_col
+ * (strtod; anything else counts as 0). Rows with too few fields (a torn last
+ * row) are skipped. Adds to ds, O(1) per row however many domains there
+ * are. Returns 0, -EINVAL (a column outside 0..RESULTS_CSV_MAX_COLS - 1),
+ * -ENOMEM or -EIO (a read error). */
+int results_read_domains(FILE *f, int name_col, int val_col, bool use_max,
+                         struct results_doms *ds);
+/* Order ds->v by key, largest first; equal keys keep the order first seen,
+ * NaN keys go last. */
+void results_rank_domains(struct results_doms *ds);
+void results_doms_free(struct results_doms *ds);
 
 /* Write `len` bytes to dir/name atomically (temp file + fsync + rename). */
 int results_write_atomic(const char *dir, const char *name, const char *data, size_t len);

@@ -32,6 +32,10 @@ struct dom_result {
     uint64_t starvation_events;     /* episodes longer than the threshold */
     fv_ns_t backend_cpu_ns;         /* work done on its behalf elsewhere */
     fv_ns_t runnable_ns;            /* vCPU time spent runnable (waiting or running) */
+    bool crashed;                   /* the hypervisor killed it (a hostile guest) */
+    fv_ns_t crashed_at_ns;          /* when, in run time */
+    char crash_reason[224];         /* what it did */
+    uint64_t mem_resident_bytes;    /* real engine: guest memory it touched (resident pages) */
 };
 
 struct run_result {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---- nodes and messages --------------------------------------------------- */
@@ -36,7 +37,7 @@ static int prefix(struct scn_ctx *c, int node, char *buf, size_t len)
 {
     for (int i = 0; i < c->nspans; i++)
         if (node >= c->spans[i].first && node <= c->spans[i].last)
-            return snprintf(buf, len, "--set %s: ", c->spans[i].text);
+            return snprintf(buf, len, "--set %s: ", SCN_ECHO(c->spans[i].text));
     yaml_node_t *n = scn_node(c, node);
     size_t line = n ? n->start_mark.line + 1 : 1, col = n ? n->start_mark.column + 1 : 1;
     return snprintf(buf, len, "%s:%zu:%zu: ", c->file, line, col);
@@ -62,6 +63,20 @@ int scn_oom(struct scn_ctx *c)
 {
     snprintf(c->err, c->errlen, "%s: out of memory", c->file);
     return -ENOMEM;
+}
+
+const char *scn_echo(const char *s, char *buf)
+{
+    size_t n = strlen(s), cut = n;
+    if (n > SCN_ECHO_MAX) {
+        cut = SCN_ECHO_MAX;
+        while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)  /* inside a UTF-8 character */
+            cut--;
+    }
+    for (size_t i = 0; i < cut; i++)
+        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    memcpy(buf + cut, cut < n ? "..." : "", cut < n ? 4 : 1);
+    return buf;
 }
 
 static const char *node_kind(const yaml_node_t *n)
@@ -103,12 +118,18 @@ int scn_copy_name(struct scn_ctx *c, int node, const char *what, const char *v,
     if (!*v)
         return scn_fail(c, node, "%s is empty (expected letters, digits, _ . or -)", what);
     size_t bad = strspn(v, ok);
-    if (v[bad])
+    unsigned char ch = (unsigned char)v[bad];
+    if (ch)     /* a control or non-ASCII byte shown as '?' */
         return scn_fail(c, node, "%s \"%s\" contains '%c' (expected only letters, digits, _ . or -)",
-                        what, v, v[bad]);
+                        what, SCN_ECHO(v), ch < 0x20 || ch >= 0x7f ? '?' : ch);
     if (strlen(v) >= size)
         return scn_fail(c, node, "%s \"%s\" is too long (expected at most %zu characters)", what,
-                        v, size - 1);
+                        SCN_ECHO(v), size - 1);
+    /* A name becomes a directory name (results/<scenario>/, per-domain
+     * files): "." and ".." would name the directory itself or its parent. */
+    if (strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+        return scn_fail(c, node, "%s \"%s\" is reserved (expected a name other than . and ..)",
+                        what, v);
     memcpy(dst, v, strlen(v) + 1);
     return 0;
 }
@@ -131,7 +152,9 @@ static const char *fmt_value(enum scn_ftype t, int64_t v, char *buf, size_t len)
 }
 
 /* What a field accepts, for the "(expected ...)" part: "1..65535",
- * "an integer >= 1", "a duration > 0", "a size >= 1MiB", "1us..1s". */
+ * "an integer >= 1", "a duration > 0", "a size >= 1MiB", "1us..1s", then
+ * ": WHY" when the field says why. */
+#define RANGE_TEXT_MAX 256
 static const char *range_text(const struct scn_field *f, char *buf, size_t len)
 {
     static const char *const noun[] = { [SCN_T_INT] = "an integer", [SCN_T_NS] = "a duration",
@@ -145,13 +168,18 @@ static const char *range_text(const struct scn_field *f, char *buf, size_t len)
         snprintf(buf, len, "%s > 0", noun[f->type]);
     else
         snprintf(buf, len, "%s >= %s", noun[f->type], lo);
+    if (f->why) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, ": %s", f->why);
+    }
     return buf;
 }
 
 static int number_error(struct scn_ctx *c, const struct scn_field *f, int node, const char *v,
                         enum scn_perr e)
 {
-    char r[96];
+    char r[RANGE_TEXT_MAX];
+    v = SCN_ECHO(v);
     const char *units = scn_units_help(ukind(f->type));
     range_text(f, r, sizeof(r));
     bool counted = f->type == SCN_T_INT;
@@ -189,9 +217,9 @@ static int parse_number(struct scn_ctx *c, const struct scn_field *f, int node, 
         return number_error(c, f, node, v, e);
     if (*out >= f->min && *out <= f->max)
         return 0;
-    char r[96];
+    char r[RANGE_TEXT_MAX];
     range_text(f, r, sizeof(r));
-    return scn_fail(c, node, "%s %s is %s (expected %s)", f->name, v,
+    return scn_fail(c, node, "%s %s is %s (expected %s)", f->name, SCN_ECHO(v),
                     *out < 0 && f->min >= 0 ? "negative" : "out of range", r);
 }
 
@@ -200,9 +228,10 @@ static int parse_u64(struct scn_ctx *c, const struct scn_field *f, int node, con
 {
     const char *expect = "an integer 0..18446744073709551615";
     if (*v == '-')
-        return scn_fail(c, node, "%s %s is negative (expected %s)", f->name, v, expect);
+        return scn_fail(c, node, "%s %s is negative (expected %s)", f->name, SCN_ECHO(v), expect);
     if (!*v || strspn(v, "0123456789") != strlen(v))
-        return scn_fail(c, node, "%s \"%s\" is not an integer (expected %s)", f->name, v, expect);
+        return scn_fail(c, node, "%s \"%s\" is not an integer (expected %s)", f->name, SCN_ECHO(v),
+                        expect);
     uint64_t x = 0;
     for (; *v; v++)
         if (__builtin_mul_overflow(x, 10, &x) || __builtin_add_overflow(x, (unsigned)(*v - '0'), &x))
@@ -222,7 +251,8 @@ static int parse_bool(struct scn_ctx *c, const struct scn_field *f, int node, co
         if (strcasecmp(v, no[i]) == 0)
             return *out = false, 0;
     }
-    return scn_fail(c, node, "%s \"%s\" is not a boolean (expected true or false)", f->name, v);
+    return scn_fail(c, node, "%s \"%s\" is not a boolean (expected true or false)", f->name,
+                    SCN_ECHO(v));
 }
 
 static int parse_choice(struct scn_ctx *c, const struct scn_field *f, int node, const char *v,
@@ -236,7 +266,7 @@ static int parse_choice(struct scn_ctx *c, const struct scn_field *f, int node, 
         size_t n = strlen(list);
         snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", f->choices[i]);
     }
-    return scn_fail(c, node, "unknown %s \"%s\" (expected one of: %s)", f->name, v, list);
+    return scn_fail(c, node, "unknown %s \"%s\" (expected one of: %s)", f->name, SCN_ECHO(v), list);
 }
 
 static void store(void *dst, size_t size, int64_t v)
@@ -254,7 +284,7 @@ int scn_parse_field(struct scn_ctx *c, const struct scn_field *f, int node, void
 {
     if (f->type == SCN_T_CUSTOM)
         return f->parse(c, f, node, obj);
-    char r[96] = "a value";
+    char r[RANGE_TEXT_MAX] = "a value";
     if (f->type == SCN_T_INT || f->type == SCN_T_NS || f->type == SCN_T_SIZE)
         range_text(f, r, sizeof(r));
     const char *v;
@@ -313,7 +343,7 @@ static const char *in_what(const struct scn_mapping *m, char *buf, size_t len)
 int scn_unknown_key(struct scn_ctx *c, const struct scn_mapping *m, int key, const char *name)
 {
     char keys[512], in[80];
-    return scn_fail(c, key, "unknown key \"%s\"%s (expected one of: %s)", name,
+    return scn_fail(c, key, "unknown key \"%s\"%s (expected one of: %s)", SCN_ECHO(name),
                     in_what(m, in, sizeof(in)), scn_keys_list(m, keys, sizeof(keys)));
 }
 
@@ -406,14 +436,15 @@ static int default_scn_name(struct scn_ctx *c, const struct scn_field *f, int ma
             break;
         }
     if (len >= sizeof(s->name))
-        return scn_fail(c, map, "file name \"%.*s\" is too long to name the scenario "
+        return scn_fail(c, map, "file name \"%s\" is too long to name the scenario "
                         "(expected a name: key of at most %zu characters)",
-                        (int)len, base, sizeof(s->name) - 1);
+                        SCN_ECHO(base), sizeof(s->name) - 1);
     for (size_t i = 0; i < len; i++)
         s->name[i] = strchr("_.-", base[i]) || (base[i] >= '0' && base[i] <= '9') ||
                      ((base[i] | 32) >= 'a' && (base[i] | 32) <= 'z') ? base[i] : '_';
     s->name[len] = 0;
-    if (!len)
+    /* "..yaml" would name the results directory "." */
+    if (!len || strcmp(s->name, ".") == 0 || strcmp(s->name, "..") == 0)
         snprintf(s->name, sizeof(s->name), "scenario");
     return 0;
 }
@@ -457,8 +488,10 @@ static const struct scn_field top_fields[] = {
     { .name = "mode", .type = SCN_T_WORD, SCN_FLD(struct scenario, mode), .choices = modes },
     { .name = "pcpus", .type = SCN_T_INT, SCN_FLD(struct scenario, pcpus), .min = 1,
       .max = FV_MAX_PCPUS, .absent = default_pcpus },
-    { .name = "sample", .type = SCN_T_NS, SCN_FLD(struct scenario, sample), .min = 1,
-      .max = INT64_MAX },
+    /* Every sample writes a timeline row per domain: 1ns wrote 25 MB/s of
+     * virtual time until the disk filled. */
+    { .name = "sample", .type = SCN_T_NS, SCN_FLD(struct scenario, sample), .min = FV_MS(1),
+      .max = INT64_MAX, .why = "every sample writes a timeline row per domain" },
     { .name = "starvation", .type = SCN_T_CUSTOM, .parse = parse_starvation },
     { .name = "sched", .type = SCN_T_CUSTOM, .parse = scn_parse_sched },
     { .name = "domains", .type = SCN_T_CUSTOM, .parse = scn_parse_domains,
@@ -515,11 +548,14 @@ static int syntax_error(struct scn_ctx *c, yaml_parser_t *p, const char *text)
 /* Load the one document of text into c->doc (initialised even on error). */
 static int load_doc(struct scn_ctx *c, const char *text)
 {
+    size_t len = strnlen(text, (size_t)SCN_MAX_FILE_SIZE + 1);
+    int rc = scn_check_text(c, text, len);
+    if (rc)
+        return rc;
     yaml_parser_t p;
     if (!yaml_parser_initialize(&p))
         return scn_oom(c);
-    yaml_parser_set_input_string(&p, (const unsigned char *)text, strlen(text));
-    int rc = 0;
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
     if (!yaml_parser_load(&p, &c->doc)) {
         memset(&c->doc, 0, sizeof(c->doc));
         rc = syntax_error(c, &p, text);
@@ -545,7 +581,7 @@ static int check_lengths(struct scn_ctx *c, const char *file, struct scenario *s
 {
     if (strlen(file) >= sizeof(s->file)) {
         snprintf(c->err, c->errlen, "%s: path is too long (expected at most %zu characters)",
-                 file, sizeof(s->file) - 1);
+                 SCN_ECHO(file), sizeof(s->file) - 1);
         return -EINVAL;
     }
     snprintf(s->file, sizeof(s->file), "%s", file);
@@ -568,6 +604,8 @@ static int build(struct scn_ctx *c)
         rc = scn_parse_windows(c);
     if (rc == 0)
         rc = scn_check_policy(c);
+    if (rc == 0)
+        rc = scn_check_resolved(c);
     return rc;
 }
 
@@ -584,6 +622,8 @@ int scenario_load_string(const char *file, const char *text, const char *const *
     if (rc == 0)
         rc = scn_apply_sets(&c, sets, nsets);
     if (rc == 0)
+        rc = scn_check_doc(&c);
+    if (rc == 0)
         rc = build(&c);
     if (c.doc.nodes.start)
         yaml_document_delete(&c.doc);
@@ -597,50 +637,82 @@ int scenario_load_string(const char *file, const char *text, const char *const *
     return rc;
 }
 
-static char *read_all(const char *path, int *errnum)
+/* Read at most SCN_MAX_FILE_SIZE + 1 bytes: one more than allowed shows the
+ * file is too large without reading the rest (/dev/zero never ends). A NUL
+ * byte is left for the caller to place. Returns the text (NUL-terminated,
+ * *len bytes before the terminator) or NULL with *errnum. */
+static char *read_all(const char *path, size_t *len, int *errnum)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return *errnum = errno, NULL;
-    size_t cap = 4096, n = 0, r;
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return *errnum = EISDIR, NULL;
+    }
+    const size_t limit = (size_t)SCN_MAX_FILE_SIZE + 1;
+    size_t cap = 4096, n = 0;
     char *buf = malloc(cap + 1);
-    while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += r;
+    errno = 0;
+    while (buf && n < limit) {
         if (n == cap) {
-            char *nb = realloc(buf, (cap *= 2) + 1);
+            cap = 2 * cap < limit ? 2 * cap : limit;
+            char *nb = realloc(buf, cap + 1);
             if (!nb)
                 free(buf);
             buf = nb;
+            if (!buf)
+                break;
         }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        if (r == 0)
+            break;
+        n += r;
     }
-    *errnum = !buf ? ENOMEM : ferror(f) ? EIO : 0;
+    *errnum = !buf ? ENOMEM : ferror(f) ? (errno ? errno : EIO) : 0;
     fclose(f);
     if (*errnum) {
         free(buf);
         return NULL;
     }
     buf[n] = 0;
-    if (strlen(buf) != n) {     /* a NUL byte: not a text file */
-        free(buf);
-        *errnum = EILSEQ;
-        return NULL;
-    }
+    *len = n;
     return buf;
 }
 
 int scenario_load(const char *path, const char *const *sets, int nsets,
                   struct scenario *out, char *err, size_t errlen)
 {
-    int errnum;
-    char *text = read_all(path, &errnum);
-    if (!text) {
-        memset(out, 0, sizeof(*out));
-        snprintf(err, errlen, "%s: cannot read: %s (expected a readable YAML scenario file)",
-                 path, strerror(errnum));
-        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    struct scn_ctx c = { .file = path, .err = err, .errlen = errlen, .s = out };
+    int errnum = 0;
+    size_t len = 0;
+    char *text = NULL;
+    int rc = check_lengths(&c, path, out);
+    if (rc == 0 && !(text = read_all(path, &len, &errnum))) {
+        if (errnum == EISDIR)
+            snprintf(err, errlen, "%s: is a directory (expected a YAML scenario file)", path);
+        else
+            snprintf(err, errlen, "%s: cannot read: %s (expected a readable YAML scenario file)",
+                     path, strerror(errnum));
+        rc = -EINVAL;
     }
-    int rc = scenario_load_string(path, text, sets, nsets, out, err, errlen);
+    const char *nul = rc == 0 ? memchr(text, 0, len) : NULL;
+    if (rc == 0 && len > SCN_MAX_FILE_SIZE) {
+        rc = scn_check_text(&c, text, len);
+    } else if (nul) {
+        yaml_mark_t m;
+        offset_to_mark(text, (size_t)(nul - text), &m);
+        snprintf(err, errlen, "%s:%zu:%zu: the file contains a NUL byte (expected a text file)",
+                 path, m.line + 1, m.column + 1);
+        rc = -EINVAL;
+    }
+    if (rc == 0)
+        rc = scenario_load_string(path, text, sets, nsets, out, err, errlen);
     free(text);
+    if (rc)
+        memset(out, 0, sizeof(*out));
     return rc;
 }
 

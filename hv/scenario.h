@@ -20,6 +20,33 @@
 
 #define SCN_NAME_MAX 64
 
+/* Limits checked before anything is expanded or allocated. Domain ids are
+ * 1..SCN_MAX_DOMAINS: Xen's own limit (DOMID_FIRST_RESERVED 0x7FF0 is the
+ * first id that is not a domain; 0 is the control domain). Every vCPU is a
+ * real execution context with a stack of its own, hence the total. */
+#define SCN_MAX_DOMAINS 32751
+#define SCN_MAX_VCPUS 64                /* per domain */
+#define SCN_MAX_TOTAL_VCPUS 65536       /* over all domains */
+
+/* Limits on the text itself, checked before libyaml builds the document, so
+ * that a small or hostile file cannot cost unbounded time or memory:
+ *  - the size, read no further than one byte past it;
+ *  - nesting: a scenario nests 4 levels (domains > domain > workload); libyaml
+ *    spends time per token proportional to the nesting of flow lists, so
+ *    [[[...]]] 40,000 deep took 16 s;
+ *  - nodes (values, keys, lists, mappings), counting every use of an alias
+ *    (*NAME) in full: what the loader walks and libyaml allocates (about 160
+ *    bytes each: at most about 350 MB and 1.4 s for a 4 MiB file of
+ *    [[[0,0,0,...]]] just under both limits).
+ * Every run writes its resolved scenario.yaml to be run again: the size and
+ * node limits leave room for SCN_MAX_DOMAINS domains with names of 63
+ * characters and 8 workload parameters each (about 450 bytes and 42 nodes a
+ * domain), and a scenario whose resolved form would still exceed them (long
+ * pin lists on tens of thousands of domains) is refused when loaded. */
+#define SCN_MAX_FILE_SIZE (16 << 20)    /* bytes; messages say "16MiB" */
+#define SCN_MAX_DEPTH 32                /* lists and mappings inside each other */
+#define SCN_MAX_NODES (1 << 21)         /* 2097152 */
+
 struct scn_workload {
     const struct workload_desc *desc;   /* never NULL after loading (default: idle) */
     struct wl_args args;                /* every parameter, defaults filled */

@@ -12,6 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The shortest window, and frame: Xen's minimum timer. A window of 1ns ran
+ * the virtual-time engine 76 times slower than real time (a reschedule per
+ * window) and means nothing on real hardware. */
+#define MIN_WINDOW FV_US(100)
+#define MIN_WINDOW_WHY "Xen's minimum timer"
+
 /* ---- sched ---------------------------------------------------------------- */
 
 const struct scn_gp_field scn_gp_fields[] = {
@@ -98,7 +104,7 @@ static int unknown_policy(struct scn_ctx *c, int node, const char *v)
         size_t n = strlen(list);
         snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "", sched_policies[i]->name);
     }
-    return scn_fail(c, node, "unknown policy \"%s\" (expected one of: %s)", v, list);
+    return scn_fail(c, node, "unknown policy \"%s\" (expected one of: %s)", SCN_ECHO(v), list);
 }
 
 int scn_parse_sched(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
@@ -121,7 +127,18 @@ int scn_parse_sched(struct scn_ctx *c, const struct scn_field *f, int node, void
     if (rc)
         return rc;
     struct scn_mapping m = { "sched", "sched: { policy: NAME, ... }", fields, n, sched_unknown };
-    return scn_parse_mapping(c, &m, node, s);
+    rc = scn_parse_mapping(c, &m, node, s);
+    /* frame: 0 (the sum of the windows) or at least MIN_WINDOW. The policy
+     * would refuse a frame shorter than its windows anyway, but not say why. */
+    if (rc == 0 && scn_policy_has_windows(s->policy) && s->gp.frame > 0 &&
+        s->gp.frame < MIN_WINDOW) {
+        char a[SCN_FMT_MAX], b[SCN_FMT_MAX];
+        return scn_fail(c, scn_map_get(c, node, "frame"), "frame %s is out of range (expected 0 "
+                        "for the sum of the windows, or a duration >= %s: %s)",
+                        scn_format_duration(s->gp.frame, a, sizeof(a)),
+                        scn_format_duration(MIN_WINDOW, b, sizeof(b)), MIN_WINDOW_WHY);
+    }
+    return rc;
 }
 
 /* ---- arinc653 windows ------------------------------------------------------ */
@@ -138,7 +155,7 @@ static int parse_window_domain(struct scn_ctx *c, const struct scn_field *f, int
         if (strcmp(s->domains[i].name, v) == 0)
             return w->domid = s->domains[i].id, 0;
     return scn_fail(c, node, "unknown domain \"%s\" in window (expected the name of a domain "
-                    "after count expansion, such as %s)", v, s->domains[0].name);
+                    "after count expansion, such as %s)", SCN_ECHO(v), s->domains[0].name);
 }
 
 int scn_parse_windows(struct scn_ctx *c)
@@ -146,8 +163,9 @@ int scn_parse_windows(struct scn_ctx *c)
     static const struct scn_field fields[] = {
         { .name = "domain", .type = SCN_T_CUSTOM, .parse = parse_window_domain,
           .absent = scn_missing, .hint = "domain: NAME" },
-        { .name = "length", .type = SCN_T_NS, SCN_FLD(struct sched_window, length), .min = 1,
-          .max = INT64_MAX, .absent = scn_missing, .hint = "length: DURATION such as 5ms" },
+        { .name = "length", .type = SCN_T_NS, SCN_FLD(struct sched_window, length),
+          .min = MIN_WINDOW, .max = INT64_MAX, .absent = scn_missing,
+          .hint = "length: DURATION such as 5ms", .why = MIN_WINDOW_WHY },
     };
     static const struct scn_mapping m = { "window", "{ domain: NAME, length: DURATION }",
                                           fields, 2, NULL };
@@ -192,7 +210,8 @@ static int kind_error(struct scn_ctx *c, int node, const char *v)
     }
     if (!v)
         return scn_fail(c, node, "missing key \"kind\" in workload (expected kind: one of %s)", list);
-    return scn_fail(c, node, "unknown workload kind \"%s\" (expected one of: %s)", v, list);
+    return scn_fail(c, node, "unknown workload kind \"%s\" (expected one of: %s)", SCN_ECHO(v),
+                    list);
 }
 
 static void workload_defaults(struct scn_workload *wl, const struct workload_desc *desc)
@@ -201,6 +220,19 @@ static void workload_defaults(struct scn_workload *wl, const struct workload_des
     wl->desc = desc;
     for (int i = 0; desc->params && desc->params[i].name; i++)
         wl->args.v[i] = desc->params[i].def;
+}
+
+/* A parameter naming a domain: only its text is checked here; it is
+ * resolved once the domains are expanded (resolve_peers). */
+static int parse_peer_text(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)obj;
+    const char *v;
+    int rc = scn_scalar(c, node, f->name, "the name of another domain, or its id", &v);
+    if (rc == 0 && !*v)
+        rc = scn_fail(c, node, "%s is empty (expected the name of another domain, or its id)",
+                      f->name);
+    return rc;
 }
 
 /* The workload: table of a kind, from its schema. */
@@ -218,10 +250,16 @@ static int workload_fields(struct scn_ctx *c, int node, const struct workload_de
         if (i >= WL_MAX_PARAMS || *n >= SCN_MAX_FIELDS)
             return scn_fail(c, node, "workload %s has more parameters than the loader can hold "
                             "(expected at most %d)", w->kind, WL_MAX_PARAMS);
+        bool peer = workload_peer_rules(w, p->name) != NULL;
+        if (peer && p->kind != WL_INT)
+            return scn_fail(c, node, "workload %s has a peer parameter %s that is not WL_INT "
+                            "(expected the domain id to be stored as an integer)", w->kind,
+                            p->name);
         fields[(*n)++] = (struct scn_field){
-            .name = p->name, .type = types[p->kind],
+            .name = p->name, .type = peer ? SCN_T_CUSTOM : types[p->kind],
             .off = offsetof(struct dom_tmpl, d.wl.args.v) + (size_t)i * sizeof(int64_t),
             .size = sizeof(int64_t), .min = p->min, .max = p->max, .choices = p->choices,
+            .parse = peer ? parse_peer_text : NULL,
         };
     }
     return 0;
@@ -318,7 +356,8 @@ static const struct scn_field dom_base[] = {
       .hint = "name: NAME in every domain" },
     { .name = "count", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, count), .min = 1,
       .max = INT64_MAX },
-    { .name = "vcpus", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.vcpus), .min = 1, .max = 64 },
+    { .name = "vcpus", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.vcpus), .min = 1,
+      .max = SCN_MAX_VCPUS },
     { .name = "memory", .type = SCN_T_SIZE, SCN_FLD(struct dom_tmpl, d.memory), .min = 1 << 20,
       .max = INT64_MAX },
     { .name = "pin", .type = SCN_T_CUSTOM, .parse = parse_pin },
@@ -326,7 +365,7 @@ static const struct scn_field dom_base[] = {
       .min = SCHED_MIN_WEIGHT, .max = SCHED_MAX_WEIGHT },
     /* cap <= 100 x vcpus is checked once vcpus is known (check_spans). */
     { .name = "cap", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.sp.cap), .min = 0,
-      .max = 100 * 64 },
+      .max = 100 * SCN_MAX_VCPUS },
     { .name = "period", .type = SCN_T_NS, SCN_FLD(struct dom_tmpl, d.sp.period),
       .min = SCHED_RTDS_MIN_SPAN, .max = INT64_MAX },
     { .name = "budget", .type = SCN_T_NS, SCN_FLD(struct dom_tmpl, d.sp.budget),
@@ -393,17 +432,49 @@ static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, s
 
 /* ---- count expansion and names ----------------------------------------------- */
 
+/* The totals so far with entry t (mapping `item`) added: at most
+ * SCN_MAX_DOMAINS domains and SCN_MAX_TOTAL_VCPUS vCPUs, checked entry by
+ * entry before anything is expanded, so that `count: 2147483647` is refused
+ * where it is written rather than by running out of memory. */
+static int check_totals(struct scn_ctx *c, int item, const struct dom_tmpl *t, int64_t *doms,
+                        int64_t *vcpus)
+{
+    int64_t n = t->count ? t->count : 1;
+    int cn = scn_map_get(c, item, "count");
+    if (n > SCN_MAX_DOMAINS - *doms) {
+        uint64_t total = (uint64_t)*doms + (uint64_t)n;     /* count <= INT64_MAX: fits */
+        char what[SCN_NAME_MAX + 32];
+        if (t->count)
+            snprintf(what, sizeof(what), "count %" PRId64, t->count);
+        else
+            snprintf(what, sizeof(what), "domain %s", t->d.name);
+        return scn_fail(c, cn ? cn : item, "%s makes %" PRIu64 " domains (expected at most %d "
+                        "domains in all, Xen's limit: domain ids 1..%d)", what, total,
+                        SCN_MAX_DOMAINS, SCN_MAX_DOMAINS);
+    }
+    *doms += n;
+    int64_t v = n * t->d.vcpus;     /* <= SCN_MAX_DOMAINS x SCN_MAX_VCPUS */
+    if (v > SCN_MAX_TOTAL_VCPUS - *vcpus) {
+        int vn = scn_map_get(c, item, "vcpus");
+        char what[64];
+        if (t->count)
+            snprintf(what, sizeof(what), "count %" PRId64 " with vcpus %d", t->count, t->d.vcpus);
+        else
+            snprintf(what, sizeof(what), "vcpus %d", t->d.vcpus);
+        return scn_fail(c, cn ? cn : vn ? vn : item, "%s makes %" PRId64 " vCPUs (expected at "
+                        "most %d vCPUs in all: each is an execution context with a stack of "
+                        "its own)", what, *vcpus + v, SCN_MAX_TOTAL_VCPUS);
+    }
+    *vcpus += v;
+    return 0;
+}
+
 static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
 {
     struct scenario *s = c->s;
     int64_t total = 0;
-    for (int i = 0; i < n; i++) {
-        total += t[i].count ? t[i].count : 1;   /* no overflow: each count is checked here */
-        if (total > INT_MAX)
-            return scn_fail(c, scn_map_get(c, c->src[i].node, "count"), "count %" PRId64
-                            " makes more than %d domains in all (expected a smaller count)",
-                            t[i].count, INT_MAX);
-    }
+    for (int i = 0; i < n; i++)
+        total += t[i].count ? t[i].count : 1;   /* <= SCN_MAX_DOMAINS: check_totals */
     s->domains = calloc((size_t)total, sizeof(*s->domains));
     c->src_of = calloc((size_t)total, sizeof(*c->src_of));
     if (!s->domains || !c->src_of)
@@ -446,8 +517,9 @@ static int cmp_name_ref(const void *a, const void *b)
 
 /* Names unique after expansion; sorted, so thousands of replicas are cheap.
  * The message points at the first domain (in file order) that repeats a
- * name used before it. */
-static int check_unique(struct scn_ctx *c)
+ * name used before it. *sorted: the names in order, for find_domain (the
+ * caller frees it). */
+static int check_unique(struct scn_ctx *c, struct name_ref **sorted)
 {
     struct scenario *s = c->s;
     struct name_ref *r = calloc((size_t)s->nr_domains, sizeof(*r));
@@ -460,12 +532,177 @@ static int check_unique(struct scn_ctx *c)
     for (int i = 1; i < s->nr_domains; i++)
         if (strcmp(r[i].name, r[i - 1].name) == 0 && (dup < 0 || r[i].idx < dup))
             dup = r[i].idx;
-    free(r);
     if (dup < 0)
-        return 0;
+        return *sorted = r, 0;
+    free(r);
     return scn_fail(c, c->src[c->src_of[dup]].name_node, "domain name \"%s\" is used twice "
                     "(expected unique names; count replicas are named NAME-0, NAME-1, ...)",
                     s->domains[dup].name);
+}
+
+/* ---- peers (workload parameters that name a domain) ------------------------ */
+
+/* The domain a peer value names, as an index in s->domains, or -1: the
+ * domain of that name (after count expansion) first; else, when the value is
+ * a plain decimal number, the domain with that id. So `peer: 2` keeps its
+ * old meaning, domain id 2, unless a domain is named "2"; and the resolved
+ * scenario.yaml, which writes names, means the same domain when loaded back. */
+static int find_domain(const struct scenario *s, const struct name_ref *sorted, const char *v)
+{
+    int lo = 0, hi = s->nr_domains - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2, r = strcmp(v, sorted[mid].name);
+        if (r == 0)
+            return sorted[mid].idx;
+        if (r < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
+    }
+    size_t len = strlen(v);
+    if (len == 0 || len > 9 || strspn(v, "0123456789") != len)
+        return -1;
+    long id = strtol(v, NULL, 10);
+    return id >= 1 && id <= s->nr_domains ? (int)id - 1 : -1;
+}
+
+/* Where a message about parameter `name` of domain i points: the value in
+ * its workload: mapping; else (the default) the workload, or the domain. */
+static int param_node(struct scn_ctx *c, int i, const char *name, bool *given)
+{
+    int dom = c->src[c->src_of[i]].node, wl = scn_map_get(c, dom, "workload");
+    int at = scn_map_get(c, wl, name);
+    *given = at != 0;
+    return at ? at : wl ? wl : dom;
+}
+
+static int64_t role_of(const struct scn_domain *d)
+{
+    int r = workload_param_index(d->wl.desc, "role");
+    return r >= 0 && d->wl.desc->params[r].kind == WL_ENUM ? d->wl.args.v[r] : -1;
+}
+
+/* "evtchn-ping with role server", "cpu-hog" */
+static const char *running(const struct workload_desc *w, int64_t role, char *buf, size_t len)
+{
+    int r = workload_param_index(w, "role");
+    if (r >= 0 && role >= 0 && w->params[r].kind == WL_ENUM)
+        snprintf(buf, len, "%s with role %s", w->kind, w->params[r].choices[role]);
+    else
+        snprintf(buf, len, "%s", w->kind);
+    return buf;
+}
+
+/* The first rule of parameter p's that applies to domain d, or NULL. */
+static const struct wl_peer_rule *peer_rule(const struct wl_param_desc *p,
+                                            const struct scn_domain *d)
+{
+    for (const struct wl_peer_rule *r = workload_peer_rules(d->wl.desc, p->name); r && r->kind;
+         r++)
+        if (r->role < 0 || r->role == role_of(d))
+            return r;
+    return NULL;
+}
+
+/* " of domain NAME" for a count replica (they share one file position). */
+static const char *of_replica(struct scn_ctx *c, int i, char *buf, size_t len)
+{
+    buf[0] = 0;
+    if (c->src[c->src_of[i]].count)
+        snprintf(buf, len, " of domain %s", c->s->domains[i].name);
+    return buf;
+}
+
+/* Parameter p of domain i: resolve it to a domain id (in wl_args.v[p]). */
+static int resolve_one(struct scn_ctx *c, const struct name_ref *sorted, int i, int p)
+{
+    struct scenario *s = c->s;
+    struct scn_domain *d = &s->domains[i];
+    const struct wl_param_desc *pd = &d->wl.desc->params[p];
+    bool given;
+    int at = param_node(c, i, pd->name, &given);
+    char def[24], of[SCN_NAME_MAX + 16];
+    const char *v = def;
+    snprintf(def, sizeof(def), "%" PRId64, pd->def);
+    if (given && scn_scalar(c, at, pd->name, "the name of another domain, or its id", &v))
+        return -EINVAL;     /* checked when parsed: not reached */
+    of_replica(c, i, of, sizeof(of));
+    char what[SCN_ECHO_BUF + 32];   /* peer "web", or peer 1 (the default) */
+    snprintf(what, sizeof(what), given ? "%s \"%s\"" : "%s %s (the default)", pd->name,
+             SCN_ECHO(v));
+    int k = find_domain(s, sorted, v);
+    if (k < 0)
+        return scn_fail(c, at, "%s%s is not a domain (expected the name of another domain, or "
+                        "its id 1..%d)", what, of, s->nr_domains);
+    if (k == i)
+        return scn_fail(c, at, "%s%s is this domain itself (expected another domain)", what, of);
+    d->wl.args.v[p] = s->domains[k].id;
+    return 0;
+}
+
+/* The rule of parameter p of domain i, once every peer is resolved. */
+static int check_peer_rule(struct scn_ctx *c, int i, int p)
+{
+    struct scenario *s = c->s;
+    const struct scn_domain *d = &s->domains[i];
+    const struct wl_param_desc *pd = &d->wl.desc->params[p];
+    const struct wl_peer_rule *r = peer_rule(pd, d);
+    if (!r)
+        return 0;
+    const struct scn_domain *q = &s->domains[d->wl.args.v[p] - 1];     /* ids are 1.. in order */
+    bool given;
+    int at = param_node(c, i, pd->name, &given);
+    char of[SCN_NAME_MAX + 16], want[128], have[128];
+    of_replica(c, i, of, sizeof(of));
+    const struct workload_desc *kind = workload_find(r->kind);
+    if (!kind)
+        return scn_fail(c, at, "workload %s names a peer kind %s that is not built in "
+                        "(expected a kind of workload_kinds)", d->wl.desc->kind, r->kind);
+    running(kind, r->peer_role, want, sizeof(want));
+    if (q->wl.desc != kind || (r->peer_role >= 0 && role_of(q) != r->peer_role))
+        return scn_fail(c, at, "%s %s%s runs %s (expected a domain running %s)", pd->name,
+                        q->name, of, running(q->wl.desc, role_of(q), have, sizeof(have)), want);
+    int qp = workload_param_index(q->wl.desc, pd->name);
+    if (r->mutual && (qp < 0 || q->wl.args.v[qp] != d->id)) {
+        /* The peer's own peer: resolved in the first pass when it names a
+         * domain too (same kind); else shown as it is. */
+        int64_t back = qp < 0 ? 0 : q->wl.args.v[qp];
+        char other[SCN_NAME_MAX + 24] = "none";
+        if (back >= 1 && back <= s->nr_domains)
+            snprintf(other, sizeof(other), "%s", s->domains[back - 1].name);
+        else if (qp >= 0)
+            snprintf(other, sizeof(other), "%" PRId64, back);
+        return scn_fail(c, at, "%s %s%s has %s %s (expected its %s to be %s: each side names the "
+                        "other)", pd->name, q->name, of, pd->name, other, pd->name, d->name);
+    }
+    int pv = r->per_peer_vcpu ? workload_param_index(d->wl.desc, r->per_peer_vcpu) : -1;
+    if (pv >= 0 && d->wl.args.v[pv] > q->vcpus) {
+        const struct wl_param_desc *pp = &d->wl.desc->params[pv];
+        int pat = param_node(c, i, pp->name, &given);
+        return scn_fail(c, given ? pat : at, "%s %" PRId64 "%s is out of range (expected "
+                        "%" PRId64 "..%d: %s %s has one %s per vCPU)", pp->name,
+                        d->wl.args.v[pv], of, pp->min, q->vcpus, pd->name, q->name, pp->name);
+    }
+    return 0;
+}
+
+/* Resolve every peer parameter to a domain id, then check the rules (which
+ * may look at the peer's own peer, hence two passes). */
+static int resolve_peers(struct scn_ctx *c, const struct name_ref *sorted)
+{
+    struct scenario *s = c->s;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < s->nr_domains; i++) {
+            const struct workload_desc *w = s->domains[i].wl.desc;
+            for (int p = 0; w->params && w->params[p].name; p++) {
+                if (!workload_peer_rules(w, w->params[p].name))
+                    continue;
+                int rc = pass == 0 ? resolve_one(c, sorted, i, p) : check_peer_rule(c, i, p);
+                if (rc)
+                    return rc;
+            }
+        }
+    return 0;
 }
 
 int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
@@ -482,25 +719,37 @@ int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, vo
     dom_fields(c->s->policy, fields);
     struct scn_mapping m = { "domain", "a mapping such as - name: web", fields, NR_DOM_FIELDS,
                              NULL };
-    struct dom_tmpl *t = calloc((size_t)nr, sizeof(*t));
-    c->src = calloc((size_t)nr, sizeof(*c->src));
+    /* Every entry makes at least one domain, so check_totals refuses entry
+     * SCN_MAX_DOMAINS (0-based) at the latest: no more are ever parsed. */
+    int room = nr <= SCN_MAX_DOMAINS ? nr : SCN_MAX_DOMAINS + 1;
+    struct dom_tmpl *t = calloc((size_t)room, sizeof(*t));
+    c->src = calloc((size_t)room, sizeof(*c->src));
     if (!t || !c->src) {
         free(t);
         return scn_oom(c);
     }
-    c->nsrc = nr;
     int rc = 0;
+    int64_t doms = 0, vcpus = 0;
     for (int i = 0; rc == 0 && i < nr; i++) {
         int item = scn_node(c, node)->data.sequence.items.start[i];
         c->src[i].node = item;
         c->src[i].name_node = scn_map_get(c, item, "name");
+        c->nsrc = i + 1;
         rc = parse_one(c, &m, item, &t[i]);
         c->src[i].count = t[i].count;
+        if (rc == 0)
+            rc = check_totals(c, item, &t[i], &doms, &vcpus);
     }
     if (rc == 0)
-        rc = expand(c, t, nr);
+        rc = expand(c, t, c->nsrc);
     free(t);
-    return rc ? rc : check_unique(c);
+    struct name_ref *sorted = NULL;
+    if (rc == 0)
+        rc = check_unique(c, &sorted);
+    if (rc == 0)
+        rc = resolve_peers(c, sorted);
+    free(sorted);
+    return rc;
 }
 
 /* ---- the policy's own checks ---------------------------------------------- */

@@ -33,6 +33,38 @@ const char *scn_units_help(enum scn_ukind k);
 
 #include <yaml.h>
 
+/* User text quoted in a message (a value, a key, a name, a --set): at most
+ * SCN_ECHO_MAX bytes, cut at a character boundary and followed by "...",
+ * control characters shown as '?'. Messages go to a fixed buffer (the CLI's
+ * is 1024 bytes); clipping what was written, never the "(expected ...)"
+ * part, keeps every message whole. buf holds SCN_ECHO_BUF bytes. */
+#define SCN_ECHO_MAX 40
+#define SCN_ECHO_BUF (SCN_ECHO_MAX + 4)
+const char *scn_echo(const char *s, char *buf);
+/* The same with a buffer that lives until the end of the enclosing block:
+ * scn_fail(c, n, "... \"%s\" ...", SCN_ECHO(v)). */
+#define SCN_ECHO(s) scn_echo((s), (char[SCN_ECHO_BUF]){ 0 })
+
+/* Why scn_prescan stopped. */
+enum scn_scan {
+    SCN_SCAN_OK = 0,
+    SCN_SCAN_DEEP,      /* a list or mapping nested deeper than SCN_MAX_DEPTH */
+    SCN_SCAN_NODES,     /* more than SCN_MAX_NODES nodes */
+    SCN_SCAN_NOMEM,
+};
+/* Run libyaml's scanner alone over text (len bytes), before the document is
+ * built, and stop at the first token that opens a list or mapping more than
+ * SCN_MAX_DEPTH deep or would make more than SCN_MAX_NODES nodes (*at: where).
+ * The scanner's cost per token grows with the nesting, so stopping there
+ * bounds it. A syntax error ends the scan with SCN_SCAN_OK: the loader
+ * reports it. */
+enum scn_scan scn_prescan(const char *text, size_t len, yaml_mark_t *at);
+/* A tag libyaml gave node `n` that the loader does not honour (anything but
+ * the default str, seq and map tags libyaml sets on untagged nodes), as
+ * written ("!!float", clipped like scn_echo), or NULL. buf holds
+ * SCN_ECHO_BUF + 2 bytes. */
+const char *scn_bad_tag(const yaml_node_t *n, char *buf);
+
 /* Nodes an override created: ids first..last of the document; messages about
  * them name the --set rather than a file position. */
 struct scn_set_span {
@@ -93,6 +125,8 @@ struct scn_field {
      * default already in the object. */
     int (*absent)(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
     const char *hint;               /* what a missing required key should hold */
+    const char *why;                /* optional: why the range is what it is, added to an
+                                     * out-of-range message: "(expected >= 1ms: WHY)" */
 };
 
 #define SCN_FLD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
@@ -145,6 +179,14 @@ extern const struct scn_gp_field scn_gp_fields[];
 const struct scn_gp_field *scn_gp_field_find(const char *name);
 /* Whether a policy takes arinc653-style `windows`. */
 bool scn_policy_has_windows(const struct sched_ops *ops);
+
+/* scenario_limits.c: the text before libyaml builds a document of it
+ * (size, depth, node count); the built document with overrides applied
+ * (tags, alias expansion); the resolved form a run writes back. Each
+ * returns 0 or -EINVAL/-ENOMEM with the message in c->err. */
+int scn_check_text(struct scn_ctx *c, const char *text, size_t len);
+int scn_check_doc(struct scn_ctx *c);
+int scn_check_resolved(struct scn_ctx *c);
 
 /* scenario_set.c */
 int scn_apply_sets(struct scn_ctx *c, const char *const *sets, int nsets);

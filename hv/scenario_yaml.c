@@ -37,6 +37,17 @@ static void put_ns(FILE *f, const char *indent, const char *key, fv_ns_t ns)
     fprintf(f, "%s%s: %s\n", indent, key, scn_format_duration(ns, b, sizeof(b)));
 }
 
+/* The name of domain `id`, or NULL. */
+static const char *domain_name(const struct scenario *s, int64_t id)
+{
+    if (id >= 1 && id <= s->nr_domains && s->domains[id - 1].id == id)
+        return s->domains[id - 1].name;     /* ids are 1.. in order once loaded */
+    for (int k = 0; k < s->nr_domains; k++)
+        if (s->domains[k].id == id)
+            return s->domains[k].name;
+    return NULL;
+}
+
 static void put_sched(FILE *f, const struct scenario *s)
 {
     const struct sched_ops *ops = s->policy;
@@ -55,12 +66,9 @@ static void put_sched(FILE *f, const struct scenario *s)
     for (int i = 0; i < s->gp.nr_windows; i++) {
         const struct sched_window *w = &s->gp.windows[i];
         char b[SCN_FMT_MAX];
-        const char *name = "?";
-        for (int k = 0; k < s->nr_domains; k++)
-            if (s->domains[k].id == w->domid)
-                name = s->domains[k].name;
+        const char *name = domain_name(s, w->domid);
         fputs("    - { domain: ", f);
-        put_quoted(f, name);
+        put_quoted(f, name ? name : "?");
         fprintf(f, ", length: %s }\n", scn_format_duration(w->length, b, sizeof(b)));
     }
 }
@@ -78,7 +86,7 @@ static void put_pin(FILE *f, const struct scn_domain *d)
     fputs("]\n", f);
 }
 
-static void put_workload(FILE *f, const struct scn_workload *wl)
+static void put_workload(FILE *f, const struct scenario *s, const struct scn_workload *wl)
 {
     fprintf(f, "    workload:\n      kind: %s\n", wl->desc->kind);
     for (int i = 0; wl->desc->params && wl->desc->params[i].name; i++) {
@@ -86,6 +94,14 @@ static void put_workload(FILE *f, const struct scn_workload *wl)
         int64_t v = wl->args.v[i];
         char b[SCN_FMT_MAX];
         fprintf(f, "      %s: ", p->name);
+        /* A peer by name: names are unique and the loader looks a name up
+         * before an id, so this is the same domain on reload. */
+        const char *peer = workload_peer_rules(wl->desc, p->name) ? domain_name(s, v) : NULL;
+        if (peer) {
+            put_quoted(f, peer);
+            fputc('\n', f);
+            continue;
+        }
         switch (p->kind) {
         case WL_NS:
             fprintf(f, "%s\n", scn_format_duration(v, b, sizeof(b)));
@@ -106,7 +122,7 @@ static void put_workload(FILE *f, const struct scn_workload *wl)
     }
 }
 
-static void put_domain(FILE *f, const struct scn_domain *d)
+static void put_domain(FILE *f, const struct scenario *s, const struct scn_domain *d)
 {
     char b[SCN_FMT_MAX];
     fputs("  - name: ", f);
@@ -118,7 +134,7 @@ static void put_domain(FILE *f, const struct scn_domain *d)
     put_ns(f, "    ", "period", d->sp.period);
     put_ns(f, "    ", "budget", d->sp.budget);
     fprintf(f, "    extratime: %s\n", d->sp.extratime ? "true" : "false");
-    put_workload(f, &d->wl);
+    put_workload(f, s, &d->wl);
 }
 
 int scenario_write_yaml(const struct scenario *s, FILE *f)
@@ -136,7 +152,7 @@ int scenario_write_yaml(const struct scenario *s, FILE *f)
     put_sched(f, s);
     fputs("domains:\n", f);
     for (int i = 0; i < s->nr_domains; i++)
-        put_domain(f, &s->domains[i]);
+        put_domain(f, s, &s->domains[i]);
     fflush(f);
     return ferror(f) ? -EIO : 0;
 }

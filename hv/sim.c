@@ -14,23 +14,55 @@
  * compute span is cut by preemption at any virtual instant: what is left is
  * kept and resumed when the vCPU next runs.
  *
- * Locking: one thread; the scheduler lock is not needed.
+ * Guests are not trusted to let time pass. Every guest API call is a
+ * hypercall (hc_enter/hc_exit): a vCPU that makes SIM_MAX_CALLS of them at
+ * one virtual instant (a poll-and-block loop whose block returns at once,
+ * a yield loop) is a guest that would stop virtual time, and its domain is
+ * crashed, as Xen's domain_crash. Deterministic: the count, not the host's
+ * speed, decides. Guest code that calls nothing at all (a pure spin) is
+ * caught by a watchdog: a timer on this thread's CPU time ticks every
+ * SIM_WD_TICK; a guest entry that has lasted SIM_WD_TICKS of them with the
+ * thread in guest code is switched out from the signal handler and its
+ * domain crashed. The virtual instant is the same whatever the host (time
+ * does not move while the guest spins), so results stay deterministic. The
+ * same two paths honour a stop request (SIGINT) whatever a guest does: at
+ * its next hypercall, or at the next watchdog tick.
+ *
+ * Locking: one thread; the scheduler lock is not needed. The watchdog
+ * handler runs on this thread too; what it reads (in_guest, entry) is
+ * written with signal fences around it.
  */
 #include "engine.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctx.h"
 #include "domtab.h"
 #include "evq.h"
+#include "fault.h"
 #include "guest_api.h"
 #include "metrics.h"
 #include "schedule.h"
 
-enum sim_req { REQ_NONE, REQ_COMPUTE, REQ_BLOCK, REQ_YIELD };
+/* Hypercalls one vCPU may make at one virtual instant. A real guest's
+ * bookkeeping between two spans of work is a handful of calls. */
+#define SIM_MAX_CALLS (1u << 20)
+/* The watchdog: a tick per 100 ms of this thread's CPU time; a guest entry
+ * spanning 10 of them (1 s of CPU in guest code without leaving) is hostile. */
+#define SIM_WD_TICK_NS 100000000L
+#define SIM_WD_TICKS 10
+#define FV_SIG_WATCHDOG (SIGRTMIN + 2)
+
+enum sim_req { REQ_NONE, REQ_COMPUTE, REQ_BLOCK, REQ_YIELD, REQ_CRASH, REQ_STOP };
+enum sim_crash { CRASH_STORM = 1, CRASH_SPIN };
 
 struct sim;
 
@@ -46,6 +78,10 @@ struct sim_vcpu {
     enum sim_req req;               /* what the guest asked for when it left */
     fv_ns_t left;                   /* REQ_COMPUTE: CPU time still owed */
     bool pending;                   /* an event (timer) since the last block */
+    bool dead;                      /* its domain crashed: never runs or wakes again */
+    enum sim_crash why;             /* REQ_CRASH: what it did */
+    fv_ns_t calls_at;               /* the virtual instant `calls` counts at */
+    uint32_t calls;                 /* hypercalls made at that instant */
     struct sched_timer timer;       /* the guest's one-shot timer */
 };
 
@@ -69,9 +105,21 @@ struct sim {
     struct dom_result *res;
     struct sched_timer sample_timer, end_timer;
     struct engine_evtchn ev;
+    struct fv_stack_arena stacks;
+    volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM (may be NULL) */
+    bool online;                    /* domtab_thread_online() was called */
     bool done;
+    bool stopped;                   /* a stop request ended the run */
     bool oom;
     uint64_t events, schedules;
+    /* the watchdog (see the top of the file) */
+    struct sim_vcpu *volatile in_guest; /* whose guest code runs now; NULL: hypervisor code */
+    volatile uint64_t entry;        /* guest entries so far */
+    uint64_t wd_entry;              /* the entry the watchdog last saw */
+    int wd_ticks;                   /* its ticks within that entry */
+    timer_t wd_timer;
+    bool wd_armed;
+    struct sigaction wd_old;
 };
 
 /* ---- core services for the policy ----------------------------------------- */
@@ -111,7 +159,11 @@ static void enter_guest(struct sim *sim, struct sim_vcpu *v)
 {
     v->req = REQ_NONE;
     guest_current = &v->g;
+    sim->entry++;
+    atomic_signal_fence(memory_order_seq_cst);
     fv_ctx_switch(&sim->engine_ctx, &v->ctx);
+    atomic_signal_fence(memory_order_seq_cst);
+    sim->in_guest = NULL;
     guest_current = NULL;
 }
 
@@ -119,6 +171,147 @@ static void leave_guest(struct sim_vcpu *v, enum sim_req req)
 {
     v->req = req;
     fv_ctx_switch(&v->ctx, &v->sim->engine_ctx);
+    if (req == REQ_CRASH || req == REQ_STOP) {
+        /* Neither is ever resumed: reaching here is an engine bug. */
+        fprintf(stderr, "fairvisor: sim: a crashed or stopped vCPU was resumed\n");
+        abort();
+    }
+}
+
+/* Guest code is running (again) on v: the watchdog may switch it out. */
+static void guest_code(struct sim_vcpu *v)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    v->sim->in_guest = v;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+/* Every guest API call starts here: hypervisor code from now on (the
+ * watchdog leaves it alone), a pending stop ends the run, and a vCPU
+ * that keeps calling without letting time pass is crashed. */
+static void hc_enter(struct sim_vcpu *v)
+{
+    struct sim *sim = v->sim;
+    sim->in_guest = NULL;
+    atomic_signal_fence(memory_order_seq_cst);
+    if (sim->stop && *sim->stop)
+        leave_guest(v, REQ_STOP);
+    if (v->calls_at != sim->now) {
+        v->calls_at = sim->now;
+        v->calls = 0;
+    }
+    if (++v->calls > SIM_MAX_CALLS) {
+        v->why = CRASH_STORM;
+        leave_guest(v, REQ_CRASH);
+    }
+}
+
+static void hc_exit(struct sim_vcpu *v) { guest_code(v); }
+
+/* ---- hostile guests ---------------------------------------------------------- */
+
+static __thread struct sim *wd_sim;
+
+static bool on_stack_of(const struct sim_vcpu *v, const void *p)
+{
+    uintptr_t a = (uintptr_t)p, lo = (uintptr_t)v->stack;
+    return a >= lo && a - lo < v->stack_size;
+}
+
+/* A tick of this thread's CPU time. Switching out of a handler is what the
+ * real engine's preemption does (real.c): the signal frame stays on the
+ * vCPU's stack, which is never resumed. */
+static void on_watchdog(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si, (void)uc;
+    struct sim *sim = wd_sim;
+    if (!sim)
+        return;
+    if (sim->wd_entry != sim->entry) {
+        sim->wd_entry = sim->entry;
+        sim->wd_ticks = 0;
+    }
+    sim->wd_ticks++;
+    struct sim_vcpu *v = sim->in_guest;
+    if (!v || !on_stack_of(v, __builtin_frame_address(0)))
+        return;
+    bool stop = sim->stop && *sim->stop;
+    if (!stop && sim->wd_ticks < SIM_WD_TICKS)
+        return;
+    sim->in_guest = NULL;
+    v->why = CRASH_SPIN;
+    leave_guest(v, stop ? REQ_STOP : REQ_CRASH);
+}
+
+static int watchdog_start(struct sim *sim)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_watchdog;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    if (fv_fault("watchdog"))
+        return -EAGAIN;
+    if (sigaction(FV_SIG_WATCHDOG, &sa, &sim->wd_old))
+        return -errno;
+    struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = FV_SIG_WATCHDOG };
+    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &sim->wd_timer)) {
+        int rc = -errno;
+        sigaction(FV_SIG_WATCHDOG, &sim->wd_old, NULL);
+        return rc;
+    }
+    sigset_t ss;
+    sigemptyset(&ss);
+    sigaddset(&ss, FV_SIG_WATCHDOG);
+    pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+    wd_sim = sim;
+    sim->wd_armed = true;
+    struct itimerspec its = { .it_interval = { 0, SIM_WD_TICK_NS }, .it_value = { 0, SIM_WD_TICK_NS } };
+    timer_settime(sim->wd_timer, 0, &its, NULL);
+    return 0;
+}
+
+static void watchdog_stop(struct sim *sim)
+{
+    if (!sim->wd_armed)
+        return;
+    timer_delete(sim->wd_timer);
+    wd_sim = NULL;
+    sigaction(FV_SIG_WATCHDOG, &sim->wd_old, NULL);
+    sim->wd_armed = false;
+}
+
+/* v's domain dies, as with Xen's domain_crash: every vCPU of it stops for
+ * good and wakes no more; the others run on. */
+static void crash_domain(struct sim *sim, struct sim_vcpu *v)
+{
+    struct dom_result *r = &sim->res[v->dom_index];
+    if (r->crashed)
+        return;
+    r->crashed = true;
+    r->crashed_at_ns = sim->now;
+    if (v->why == CRASH_SPIN)
+        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d ran guest code for %d s of "
+                 "host CPU time without a hypercall (in virtual time a guest must compute, "
+                 "block or yield for time to pass)", v->g.vcpuid,
+                 (int)(SIM_WD_TICKS * SIM_WD_TICK_NS / 1000000000L));
+    else
+        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d made %u hypercalls at one "
+                 "instant of virtual time (a guest must compute, block or yield for time to "
+                 "pass)", v->g.vcpuid, SIM_MAX_CALLS);
+    engine_dom_crashed(v->sd->name, sim->now, r->crash_reason);
+    const struct sched_domain *d = v->u->dom;
+    for (int i = 0; i < d->nr_units; i++) {
+        struct sim_vcpu *w = &sim->vcpu[d->units[i]->id];
+        w->dead = true;
+        evq_cancel(&sim->q, &w->timer);
+        if (!w->u->runnable)
+            continue;
+        if (!w->u->is_running)
+            metrics_block(&sim->m, w->u->id, sim->now);
+        sched_core_sleep(sim->s, w->u, sim->now);   /* tickles its pCPU if running */
+    }
 }
 
 /* Run v on cpu from now until it needs time: arm its compute-done timer,
@@ -128,11 +321,21 @@ static void run_vcpu(struct sim *sim, int cpu, struct sim_vcpu *v)
     struct sim_pcpu *pc = &sim->pcpu[cpu];
     pc->start = sim->now;
     for (;;) {
+        if (v->dead || sim->stopped)
+            return;
         if (v->req == REQ_COMPUTE && v->left > 0) {
             core_timer_set(sim, &pc->done, sim->now + v->left);
             return;
         }
         enter_guest(sim, v);
+        if (v->req == REQ_CRASH) {
+            crash_domain(sim, v);
+            return;
+        }
+        if (v->req == REQ_STOP) {
+            sim->stopped = true;
+            return;
+        }
         if (v->req == REQ_BLOCK) {
             sched_core_sleep(sim->s, v->u, sim->now);
             return;
@@ -176,7 +379,7 @@ static void reschedule(struct sim *sim, int cpu)
 static void do_tickles(struct sim *sim)
 {
     int cpu;
-    while ((cpu = cpumask_next(&sim->tickled, 0)) >= 0) {
+    while (!sim->stopped && (cpu = cpumask_next(&sim->tickled, 0)) >= 0) {
         cpumask_clear(&sim->tickled, cpu);
         reschedule(sim, cpu);
     }
@@ -199,13 +402,16 @@ static void ev_done(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
     struct sim_vcpu *v = &sim->vcpu[cur->id];
     v->left = 0;
     (void)now;
-    run_vcpu(sim, t->cpu, v);
+    if (!v->dead)
+        run_vcpu(sim, t->cpu, v);
 }
 
 static void ev_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
 {
     struct sim *sim = sim_of(s);
     struct sim_vcpu *v = t->data;
+    if (v->dead)
+        return;
     v->pending = true;
     if (!v->u->runnable) {
         metrics_wake(&sim->m, v->u->id, now);
@@ -221,6 +427,8 @@ static void sim_notify(void *ctx, int domid, int vcpu)
     if (!u)
         return;
     struct sim_vcpu *v = &sim->vcpu[u->id];
+    if (v->dead)
+        return;
     v->pending = true;
     if (!v->u->runnable) {
         metrics_wake(&sim->m, v->u->id, sim->now);
@@ -254,8 +462,10 @@ static struct sim_vcpu *sv(struct guest_vcpu *g) { return (struct sim_vcpu *)g; 
 
 static void gb_compute(struct guest_vcpu *g, fv_ns_t ns)
 {
+    hc_enter(sv(g));
     sv(g)->left = ns;
     leave_guest(sv(g), REQ_COMPUTE);
+    hc_exit(sv(g));
 }
 
 static void gb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
@@ -267,59 +477,89 @@ static void gb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
 /* In the sim engine a domain's only memory is its vCPUs' stacks. */
 static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
 {
-    struct sim *sim = sv(g)->sim;
-    const struct sched_domain *d = sv(g)->u->dom;
-    for (int i = 0; i < d->nr_units; i++) {
-        const struct sim_vcpu *v = &sim->vcpu[d->units[i]->id];
-        if (engine_range_ok(buf, len, v->stack, v->stack_size)) {
-            engine_console(sv(g)->sd->name, buf, len);
-            return 0;
+    struct sim_vcpu *v = sv(g);
+    hc_enter(v);
+    struct sim *sim = v->sim;
+    const struct sched_domain *d = v->u->dom;
+    int rc = -EFAULT;
+    for (int i = 0; i < d->nr_units && rc; i++) {
+        const struct sim_vcpu *w = &sim->vcpu[d->units[i]->id];
+        if (engine_range_ok(buf, len, w->stack, w->stack_size)) {
+            engine_console(v->sd->name, buf, len);
+            rc = 0;
         }
     }
-    return -EFAULT;
+    hc_exit(v);
+    return rc;
 }
 
 static void gb_block(struct guest_vcpu *g)
 {
     struct sim_vcpu *v = sv(g);
+    hc_enter(v);
     if (!v->pending && evtchn_pending_any(&v->sim->ev.tab, g->domid, g->vcpuid) != 1)
         leave_guest(v, REQ_BLOCK);
     v->pending = false;
+    hc_exit(v);
 }
 
 static int gb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
 {
-    return engine_evtchn_op(&sv(g)->sim->ev, g->domid, op, a, b);
+    hc_enter(sv(g));
+    int rc = engine_evtchn_op(&sv(g)->sim->ev, g->domid, op, a, b);
+    hc_exit(sv(g));
+    return rc;
 }
 
-static void gb_yield(struct guest_vcpu *g) { leave_guest(sv(g), REQ_YIELD); }
+static void gb_yield(struct guest_vcpu *g)
+{
+    hc_enter(sv(g));
+    leave_guest(sv(g), REQ_YIELD);
+    hc_exit(sv(g));
+}
 
 static int gb_set_timer(struct guest_vcpu *g, fv_ns_t when)
 {
     struct sim_vcpu *v = sv(g);
+    hc_enter(v);
+    int rc = 0;
     if (when <= v->sim->now) {
         evq_cancel(&v->sim->q, &v->timer);
         v->pending = true;
-        return 0;
+    } else {
+        rc = evq_push(&v->sim->q, &v->timer, when);
     }
-    return evq_push(&v->sim->q, &v->timer, when);
+    hc_exit(v);
+    return rc;
 }
 
-static fv_ns_t gb_now(struct guest_vcpu *g) { return sv(g)->sim->now; }
+static fv_ns_t gb_now(struct guest_vcpu *g)
+{
+    hc_enter(sv(g));
+    fv_ns_t now = sv(g)->sim->now;
+    hc_exit(sv(g));
+    return now;
+}
 
 static void gb_work_units(struct guest_vcpu *g, uint64_t n)
 {
+    hc_enter(sv(g));
     metrics_work(&sv(g)->sim->m, sv(g)->u->id, n);
+    hc_exit(sv(g));
 }
 
 static void gb_deadline_miss(struct guest_vcpu *g)
 {
+    hc_enter(sv(g));
     sv(g)->sim->res[sv(g)->dom_index].deadline_misses++;
+    hc_exit(sv(g));
 }
 
 static void gb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
 {
+    hc_enter(sv(g));
     hist_add(&sv(g)->sim->res[sv(g)->dom_index].app_latency, (uint64_t)ns);
+    hc_exit(sv(g));
 }
 
 static const struct guest_backend sim_backend = {
@@ -333,6 +573,7 @@ static const struct guest_backend sim_backend = {
 static void vcpu_main(void *arg)
 {
     struct sim_vcpu *v = arg;
+    guest_code(v);
     v->sd->wl.desc->main(&v->sd->wl.args);
     for (;;)                        /* a workload that returns goes quiet */
         gb_block(&v->g);
@@ -343,10 +584,14 @@ static void vcpu_main(void *arg)
 static int make_vcpus(struct sim *sim)
 {
     struct scheduler *s = sim->s;
-    size_t stack = fv_stack_default_size();
-    sim->vcpu = calloc((size_t)s->nr_units, sizeof(*sim->vcpu));
+    sim->vcpu = fv_fault("vcpus") ? NULL : calloc((size_t)s->nr_units, sizeof(*sim->vcpu));
     if (!sim->vcpu)
         return -ENOMEM;
+    /* One mapping for every stack: two per vCPU (stack and guard) would
+     * run into vm.max_map_count long before Xen's 32,751 domains. */
+    int rc = fv_stack_arena_init(&sim->stacks, s->nr_units, fv_stack_default_size());
+    if (rc)
+        return rc;
     for (int d = 0; d < s->nr_doms; d++) {
         for (int i = 0; i < s->doms[d]->nr_units; i++) {
             struct sched_unit *u = s->doms[d]->units[i];
@@ -357,11 +602,9 @@ static int make_vcpus(struct sim *sim)
             v->u = u;
             v->sd = &sim->scn->domains[d];
             v->dom_index = d;
-            v->stack_size = stack;
-            v->stack = fv_stack_alloc(stack);
-            if (!v->stack)
-                return -ENOMEM;
-            fv_ctx_make(&v->ctx, v->stack, stack, vcpu_main, v);
+            v->stack_size = sim->stacks.size;
+            v->stack = fv_stack_arena_get(&sim->stacks, u->id);
+            fv_ctx_make(&v->ctx, v->stack, v->stack_size, vcpu_main, v);
             sched_timer_init(&v->timer, ev_guest_timer, v, u->cpu);
         }
     }
@@ -370,15 +613,16 @@ static int make_vcpus(struct sim *sim)
 
 static void sim_free(struct sim *sim)
 {
-    if (sim->vcpu && sim->s) {
-        for (int i = 0; i < sim->s->nr_units; i++) {
+    watchdog_stop(sim);
+    if (sim->vcpu && sim->s)
+        for (int i = 0; i < sim->s->nr_units; i++)
             fv_ctx_destroy(&sim->vcpu[i].ctx);
-            fv_stack_free(sim->vcpu[i].stack, sim->vcpu[i].stack_size);
-        }
-    }
+    fv_stack_arena_fini(&sim->stacks);
     metrics_fini(&sim->m);
     engine_evtchn_fini(&sim->ev);
-    domtab_thread_offline();
+    if (sim->online)
+        domtab_thread_offline();
+    sim->online = false;
     /* Policies may arm or stop timers while they tear down; the queue is
      * going away, so the core services ignore them from here on. */
     sim->closing = true;
@@ -388,35 +632,46 @@ static void sim_free(struct sim *sim)
     free(sim->pcpu);
 }
 
+/* Each step names itself in the message when it fails. */
 static int sim_setup(struct sim *sim, const struct scenario *scn, const struct engine_opts *o,
                      char *err, size_t errlen)
 {
     sim->scn = scn;
-    if (evq_init(&sim->q))
-        return -ENOMEM;
+    sim->stop = o ? o->stop : NULL;
+    int rc;
+    if (fv_fault("evq") || evq_init(&sim->q))
+        return engine_setup_error(err, errlen, "the event queue", -ENOMEM);
     sim->pcpu = calloc((size_t)scn->pcpus, sizeof(*sim->pcpu));
     if (!sim->pcpu)
-        return -ENOMEM;
+        return engine_setup_error(err, errlen, "pCPUs", -ENOMEM);
+    if (fv_fault("sched"))
+        return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
     sim->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &sim_core_ops, sim, err, errlen);
     if (!sim->s)
         return -EINVAL;
-    int rc = engine_add_domains(sim->s, scn, err, errlen);
-    if (rc)
+    if ((rc = engine_add_domains(sim->s, scn, err, errlen)))
         return rc;
     if ((rc = make_vcpus(sim)))
-        return rc;
+        return engine_setup_error(err, errlen, "vCPUs and their stacks", rc);
     domtab_thread_online();
+    sim->online = true;
     if ((rc = engine_evtchn_init(&sim->ev, scn, sim_notify, sim)))
-        return rc;
+        return engine_setup_error(err, errlen, "event channels", rc);
     for (int c = 0; c < scn->pcpus; c++) {
         sched_timer_init(&sim->pcpu[c].slice, ev_slice, NULL, c);
         sched_timer_init(&sim->pcpu[c].done, ev_done, NULL, c);
     }
     sim->res = engine_results_new(scn);
     if (!sim->res)
-        return -ENOMEM;
+        return engine_setup_error(err, errlen, "per-domain results", -ENOMEM);
     struct timeline_sink sink = o ? o->sink : (struct timeline_sink){ 0 };
-    return metrics_init(&sim->m, sim->s, sim->res, scn->starvation_threshold, sink, 0);
+    rc = fv_fault("metrics") ? -ENOMEM
+                             : metrics_init(&sim->m, sim->s, sim->res, scn->starvation_threshold, sink, 0);
+    if (rc)
+        return engine_setup_error(err, errlen, "metrics", rc);
+    if ((rc = watchdog_start(sim)))
+        return engine_setup_error(err, errlen, "the hostile-guest watchdog timer", rc);
+    return 0;
 }
 
 /* Boot every vCPU: runnable at time 0 (not counted as a wake-up). */
@@ -436,7 +691,7 @@ static void boot(struct sim *sim)
 static void loop(struct sim *sim, volatile sig_atomic_t *stop)
 {
     do_tickles(sim);
-    while (!sim->done && !sim->oom) {
+    while (!sim->done && !sim->oom && !sim->stopped) {
         if (stop && *stop)
             break;
         struct sched_timer *t = evq_pop(&sim->q);
@@ -460,13 +715,14 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
     int rc = sim_setup(&sim, scn, o, err, errlen);
     if (rc) {
         if (!err[0])
-            snprintf(err, errlen, "cannot set up the run: %s", strerror(-rc));
+            engine_setup_error(err, errlen, NULL, rc);
         free(sim.res);
         sim_free(&sim);
         return rc;
     }
     boot(&sim);
     loop(&sim, o ? o->stop : NULL);
+    watchdog_stop(&sim);
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
     engine_collect_sched_misses(sim.s, sim.res);

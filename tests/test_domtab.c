@@ -158,8 +158,16 @@ static void test_readers_race_writer(void **st)
         pthread_create(&th[i], NULL, reader, &r);
     /* On a loaded machine the readers may start late: let them get going,
      * so the race is really raced (and hits > 0 below cannot be luck). */
-    while (atomic_load(&r.lookups) < 1000)
+    double deadline = tu_now() + TU_WAIT_S;
+    while (atomic_load(&r.lookups) < 1000 && tu_now() < deadline)
         sched_yield();
+    if (atomic_load(&r.lookups) < 1000) {
+        atomic_store(&r.stop, true);
+        for (int i = 0; i < NREADERS; i++)
+            tu_join(th[i], TU_WAIT_S, "domtab reader, told to stop");
+        fail_msg("domtab race: the %d readers made only %ld lookups in %.0f s (expected 1000 "
+                 "before the writer starts)", NREADERS, atomic_load(&r.lookups), TU_WAIT_S);
+    }
     unsigned seed = 7;
     for (long gen = 1; gen <= WRITER_ROUNDS; gen++) {
         int id = (int)(rand_r(&seed) % NIDS);
@@ -171,7 +179,7 @@ static void test_readers_race_writer(void **st)
     }
     atomic_store(&r.stop, true);
     for (int i = 0; i < NREADERS; i++)
-        pthread_join(th[i], NULL);
+        tu_join(th[i], TU_WAIT_S, "domtab reader, told to stop");
     printf("domtab race: %ld lookups, %ld hits, %d remove+insert\n",
            atomic_load(&r.lookups), atomic_load(&r.hits), WRITER_ROUNDS);
     assert_int_equal(atomic_load(&r.bad), 0);
@@ -192,5 +200,5 @@ int main(void)
         cmocka_unit_test(test_destroy_visits_remaining),
         cmocka_unit_test(test_readers_race_writer),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

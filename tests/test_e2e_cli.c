@@ -89,8 +89,11 @@ static void test_results_and_graphs(void **st)
     assert_file_starts(dir, "summary.json", "{", "\"wakeup_latency_ns\"");
     assert_file_starts(dir, "timeline.csv", "t_s,", NULL);
     assert_file_starts(dir, "scenario.yaml", NULL, "latency-vs-hogs");
-    struct stat sb;
-    if (stat("/usr/bin/gnuplot", &sb) == 0) {
+    /* gnuplot is installed by tools/deps and CI checks the graphs: without
+     * it the test fails (it used to pass without looking at them). */
+    if (tu_run("command -v gnuplot", NULL) != 0)
+        fail_msg("gnuplot not found (tools/deps installs gnuplot-nox): graphs not drawn");
+    {
         assert_file_starts(dir, "plots/cpu-share.png", "\x89PNG", NULL);
         assert_file_starts(dir, "plots/wakeup-latency-cdf.png", "\x89PNG", NULL);
         assert_file_starts(dir, "plots/cpu-share.svg", NULL, "<svg");
@@ -114,6 +117,7 @@ static void test_results_and_graphs(void **st)
     json_decref(j);
     free(args);
     free(out);
+    assert_int_equal(tu_rmtree(dir), 0);
     free(dir);
 }
 
@@ -141,6 +145,7 @@ static void test_seed_determinism(void **st)
     json_decref(b);
     json_decref(c);
     free(x1), free(x2), free(x3), free(t1), free(t2), free(t3);
+    assert_int_equal(tu_rmtree(d1) | tu_rmtree(d2) | tu_rmtree(d3), 0);
     free(d1), free(d2), free(d3);
 }
 
@@ -158,6 +163,7 @@ static void test_resolved_scenario_reruns(void **st)
     json_decref(a);
     json_decref(b);
     free(resolved);
+    assert_int_equal(tu_rmtree(d1) | tu_rmtree(d2), 0);
     free(d1), free(d2);
 }
 
@@ -183,6 +189,75 @@ static void test_exit_statuses(void **st)
     free(out);
 }
 
+/* Empty or swallowed option values are bad usage (exit 2) with a message
+ * naming the option, and nothing is run or written: `--results-root ''`
+ * used to put the run under /, `--out ''` exited 1 as if the run failed. */
+static void test_bad_option_values(void **st)
+{
+    (void)st;
+    static const struct { const char *args, *msg; } cases[] = {
+        { "run scenarios/cpu-weights.yaml --out ''", "--out needs a value" },
+        { "run scenarios/cpu-weights.yaml --out=", "--out needs a value" },
+        { "run scenarios/cpu-weights.yaml --results-root ''", "--results-root needs a value" },
+        { "run scenarios/cpu-weights.yaml --engine ''", "--engine needs a value" },
+        { "run scenarios/cpu-weights.yaml --seed ''", "--seed needs a value" },
+        { "run scenarios/cpu-weights.yaml --set ''", "--set needs a value" },
+        { "run scenarios/cpu-weights.yaml --out --no-plot", "looks like an option" },
+        { "run scenarios/cpu-weights.yaml --out /tmp/x --results-root /tmp/y",
+          "cannot be combined" },
+        { "run ''", "got an empty name" },
+        { "plot ''", "DIR is an empty string" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *out = NULL;
+        int rc = fv(cases[i].args, &out);
+        if (rc != 2 || !strstr(out, cases[i].msg))
+            fail_msg("fairvisor %s -> %d (expected 2 and \"%s\"):\n%s", cases[i].args, rc,
+                     cases[i].msg, out);
+        assert_null(strstr(out, "results:"));       /* nothing ran */
+        free(out);
+    }
+}
+
+/* `fairvisor plot DIR` when gnuplot fails: exit 1, and the message says
+ * which graph failed in gnuplot's own words (here a template's print to
+ * stdout, which used to be thrown away, leaving "Input/output error"). */
+static void test_plot_failure_reason(void **st)
+{
+    (void)st;
+    if (tu_run("command -v gnuplot", NULL) != 0)
+        fail_msg("gnuplot not found (tools/deps installs gnuplot-nox)");
+    char *dir = tu_tmpdir(), *tdir = tu_tmpdir();
+    free(tu_write(dir, "timeline.csv",
+                  "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups\n"
+                  "0.100,a,50000000,0.5,0.5,0,0,0\n0.100,b,50000000,0.5,0.5,0,0,0\n"));
+    free(tu_write(dir, "wakeup-latency.csv", "domain,latency_ns,cdf\na,1000,1.000000\n"));
+    free(tu_write(tdir, "cpu-share.gp", "set terminal svg\nplot sin(x) with nonsense\n"));
+    free(tu_write(tdir, "wakeup-latency-cdf.gp",
+                  "set print '-'\nprint 'latency template refuses: xyzzy'\nexit status 1\n"));
+    char *args = NULL, *out = NULL;
+    if (asprintf(&args, "plot %s", dir) < 0)
+        abort();
+    char *cmd = NULL;
+    if (asprintf(&cmd, "cd %s && FV_GNUPLOT_DIR=%s %s %s", tu_src(""), tdir, bin(), args) < 0)
+        abort();
+    int rc = tu_run(cmd, &out);
+    print_message("%s", out);
+    assert_int_equal(rc, 1);
+    assert_null(strstr(out, "Input/output error"));
+    assert_non_null(strstr(out, "fairvisor plot: graphs failed: cpu-share.svg: gnuplot failed"));
+    assert_non_null(strstr(out, "line 2: unrecognized plot type"));
+    assert_non_null(strstr(out, "wakeup-latency-cdf.svg: gnuplot failed (exit status 1): "
+                                "latency template refuses: xyzzy"));
+    free(cmd);
+    free(args);
+    free(out);
+    tu_rmtree(dir);
+    tu_rmtree(tdir);
+    free(dir);
+    free(tdir);
+}
+
 int main(void)
 {
     struct stat sb;
@@ -195,6 +270,8 @@ int main(void)
         cmocka_unit_test(test_seed_determinism),
         cmocka_unit_test(test_resolved_scenario_reruns),
         cmocka_unit_test(test_exit_statuses),
+        cmocka_unit_test(test_bad_option_values),
+        cmocka_unit_test(test_plot_failure_reason),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -382,6 +382,10 @@ static void test_teardown(void **st)
 /* ---- threads ---------------------------------------------------------------------- */
 
 #define ROUND_TRIPS 1000000L
+/* One event normally arrives within microseconds; one that has not come
+ * after this long was lost (a dropped send), and the test fails saying so
+ * rather than spinning until ctest's TIMEOUT. */
+#define EVENT_WAIT_S 10.0
 
 struct pp {
     struct evtchn_tab *t;
@@ -389,18 +393,38 @@ struct pp {
     bool starts;
     long n;
     atomic_int *err;
+    char why[160];                  /* this side's failure, if any */
 };
 
-/* Spin a little, then yield: the peer may share our host CPU. */
+/* Spin a little, then yield: the peer may share our host CPU. 1: the event
+ * came; 0: the peer gave up (err set); < 0: an error code, or -ETIMEDOUT
+ * after EVENT_WAIT_S. */
 static int wait_event(struct pp *a)
 {
+    double deadline = 0;
     for (int spins = 0;; spins++) {
         int rc = evtchn_test_and_clear_pending(a->t, a->dom, a->port);
         if (rc)
             return rc;
-        if (spins > 100)
-            sched_yield();
+        if (spins <= 100)
+            continue;
+        sched_yield();
+        if (atomic_load_explicit(a->err, memory_order_relaxed))
+            return 0;
+        double now = tu_now();
+        if (deadline == 0)
+            deadline = now + EVENT_WAIT_S;
+        else if (now > deadline)
+            return -ETIMEDOUT;
     }
+}
+
+static void pp_fail(struct pp *a, int code, long i, const char *what, int rc)
+{
+    if (atomic_exchange(a->err, code))
+        return;                     /* the other side failed first */
+    snprintf(a->why, sizeof(a->why), "round trip %ld: domain %d port %d: %s (%d%s)", i, a->dom,
+             a->port, what, rc, rc == -ETIMEDOUT ? ": no event within 10 s, lost?" : "");
 }
 
 static void *pingpong(void *arg)
@@ -408,22 +432,16 @@ static void *pingpong(void *arg)
     struct pp *a = arg;
     domtab_thread_online();
     for (long i = 0; i < a->n && !atomic_load_explicit(a->err, memory_order_relaxed); i++) {
-        if (!a->starts && wait_event(a) != 1)
-            atomic_store(a->err, 1);
-        if (evtchn_send(a->t, a->dom, a->port))
-            atomic_store(a->err, 2);
-        if (a->starts && wait_event(a) != 1)
-            atomic_store(a->err, 3);
+        int rc;
+        if (!a->starts && (rc = wait_event(a)) != 1 && rc)
+            pp_fail(a, 1, i, "waiting for the ping", rc);
+        if ((rc = evtchn_send(a->t, a->dom, a->port)))
+            pp_fail(a, 2, i, "send", rc);
+        if (a->starts && (rc = wait_event(a)) != 1 && rc)
+            pp_fail(a, 3, i, "waiting for the pong", rc);
     }
     domtab_thread_offline();
     return NULL;
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 static void test_pingpong_threads(void **st)
@@ -432,18 +450,20 @@ static void test_pingpong_threads(void **st)
     int p1, p2;
     connect(f, 1, 2, &p1, &p2);
     atomic_int err = 0;
-    struct pp a = { &f->t, 1, p1, true, ROUND_TRIPS, &err };
-    struct pp b = { &f->t, 2, p2, false, ROUND_TRIPS, &err };
+    struct pp a = { &f->t, 1, p1, true, ROUND_TRIPS, &err, "" };
+    struct pp b = { &f->t, 2, p2, false, ROUND_TRIPS, &err, "" };
     pthread_t ta, tb;
-    double t0 = now_s();
+    double t0 = tu_now();
     pthread_create(&tb, NULL, pingpong, &b);
     pthread_create(&ta, NULL, pingpong, &a);
-    pthread_join(ta, NULL);
-    pthread_join(tb, NULL);
-    double dt = now_s() - t0;
+    /* Each side gives up EVENT_WAIT_S after the last event it got. */
+    tu_join(ta, 240, "evtchn ping-pong: the pinging thread");
+    tu_join(tb, 60, "evtchn ping-pong: the answering thread");
+    double dt = tu_now() - t0;
+    if (atomic_load(&err))
+        fail_msg("evtchn ping-pong failed: %s", a.why[0] ? a.why : b.why);
     printf("evtchn ping-pong: %ld round trips in %.3f s = %.0f round trips/s\n", ROUND_TRIPS, dt,
            (double)ROUND_TRIPS / dt);
-    assert_int_equal(atomic_load(&err), 0);
     struct evtchn_counters c1 = counters(f, 1), c2 = counters(f, 2);
     assert_int_equal(c1.sent, ROUND_TRIPS);
     assert_int_equal(c2.sent, ROUND_TRIPS);
@@ -516,11 +536,11 @@ static void test_bind_close_race_sends(void **st)
     pthread_create(&th[1], NULL, churner, &c21);
     pthread_create(&th[2], NULL, sender, &c12);
     pthread_create(&th[3], NULL, sender, &c21);
-    pthread_join(th[0], NULL);
-    pthread_join(th[1], NULL);
+    tu_join(th[0], 240, "bind/close churner 1->2 (deadlocked?)");
+    tu_join(th[1], 240, "bind/close churner 2->1 (deadlocked?)");
     atomic_store(&stop, true);
-    pthread_join(th[2], NULL);
-    pthread_join(th[3], NULL);
+    tu_join(th[2], TU_WAIT_S, "sender on 1/2 after stop (deadlocked?)");
+    tu_join(th[3], TU_WAIT_S, "sender on 2/1 after stop (deadlocked?)");
     assert_int_equal(atomic_load(&err), 0);
     for (int port = 1; port < 8; port++) {  /* everything closed again */
         assert_int_equal(status(f, 1, port).state, EVTCHN_FREE);
@@ -570,7 +590,7 @@ static void test_domain_destroyed_while_sending(void **st)
         add_dom(f, 2, 0);
     }
     atomic_store(&stop, true);
-    pthread_join(th, NULL);
+    tu_join(th, TU_WAIT_S, "steady sender after stop (deadlocked?)");
     assert_int_equal(atomic_load(&err), 0);
 }
 
@@ -596,5 +616,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bind_close_race_sends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_domain_destroyed_while_sending, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

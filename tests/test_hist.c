@@ -66,5 +66,5 @@ int main(void)
         cmocka_unit_test(test_percentile_error_bound),
         cmocka_unit_test(test_empty_and_merge),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

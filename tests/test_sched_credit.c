@@ -868,5 +868,5 @@ int main(void)
         cmocka_unit_test(test_runq_order_matches_scan),
         cmocka_unit_test(test_runq_yielder_behind_over),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

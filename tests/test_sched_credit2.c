@@ -760,5 +760,5 @@ int main(void)
         cmocka_unit_test(test_runq_fifo),
         cmocka_unit_test(test_many_units),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -190,5 +190,5 @@ int main(void)
         cmocka_unit_test(test_entitle),
         cmocka_unit_test(test_determinism),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -564,5 +564,5 @@ int main(void)
         cmocka_unit_test(test_fifo_equal_deadlines),
         cmocka_unit_test(test_many_vcpus),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -230,5 +230,5 @@ int main(void)
         cmocka_unit_test(test_determinism),
         cmocka_unit_test(test_evtchn_pingpong_exact),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return tu_status(cmocka_run_group_tests(tests, NULL, NULL));
 }

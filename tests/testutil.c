@@ -1,9 +1,14 @@
 #include "testutil.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 const char *tu_src(const char *rel)
 {
@@ -13,12 +18,43 @@ const char *tu_src(const char *rel)
     return buf;
 }
 
+const char *tu_bin(void)
+{
+    const char *b = getenv("FV_BIN");
+    return b && *b ? b : FV_BIN_DEFAULT;
+}
+
 char *tu_tmpdir(void)
 {
     char *t = strdup("/tmp/fvtest.XXXXXX");
     if (!t || !mkdtemp(t))
         abort();
     return t;
+}
+
+static int rmtree_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    int r = (flag == FTW_DP) ? rmdir(path) : unlink(path);
+    if (r != 0)
+        fprintf(stderr, "tu_rmtree: cannot remove %s: %s\n", path,
+                strerror(errno));
+    return 0; /* keep going: remove as much as possible */
+}
+
+int tu_rmtree(const char *dir)
+{
+    struct stat st;
+    if (!dir || (lstat(dir, &st) != 0 && errno == ENOENT))
+        return 0;                   /* nothing to remove */
+    if (nftw(dir, rmtree_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        fprintf(stderr, "tu_rmtree: cannot walk %s: %s\n", dir,
+                strerror(errno));
+        return -1;
+    }
+    return lstat(dir, &st) == 0 ? -1 : 0;
 }
 
 char *tu_write(const char *dir, const char *name, const char *text)
@@ -86,4 +122,42 @@ int tu_run(const char *cmd, char **out)
     else
         free(b);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tu_skipped;
+
+int tu_status(int failed)
+{
+    /* cmocka returns the number of failures: keep it an exit status that
+     * is neither 0 (mod 256) nor ctest's 77 for "skipped". */
+    if (failed < 0)
+        return 1;
+    if (failed)
+        return failed < 77 ? failed : 76;
+    return tu_skipped ? 77 : 0;
+}
+
+double tu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void tu_join(pthread_t t, double secs, const char *what)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);     /* pthread_timedjoin_np's clock */
+    dl.tv_sec += (time_t)secs;
+    dl.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+    if (dl.tv_nsec >= 1000000000L) {
+        dl.tv_sec++;
+        dl.tv_nsec -= 1000000000L;
+    }
+    int rc = pthread_timedjoin_np(t, NULL, &dl);
+    if (rc == 0)
+        return;
+    fprintf(stderr, "FAILED: still running after %.0f s: %s (%s)\n", secs, what, strerror(rc));
+    fflush(NULL);
+    _exit(1);
 }

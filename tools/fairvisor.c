@@ -60,7 +60,8 @@ static void usage_run(FILE *f)
         "options:\n"
         "  --engine E        sim (virtual time, deterministic) | real; overrides `engine:`\n"
         "  --out DIR         write the results into DIR itself\n"
-        "  --results-root D  parent of the timestamped directory (default: results)\n"
+        "  --results-root D  parent of the timestamped directory (default: results;\n"
+        "                    not with --out)\n"
         "  --seed N          overrides `seed:`\n"
         "  --set KEY=VALUE   override any field: --set sched.tslice=1ms,\n"
         "                    --set domains.0.weight=512 (repeatable)\n"
@@ -147,6 +148,23 @@ static int add_set(struct run_args *a, const char *s)
     return 0;
 }
 
+/* An option value that cannot be what was meant is bad usage (exit 2), not
+ * a failed run: an empty one (`--out ''`, typically an unset shell
+ * variable; `--results-root ''` would otherwise put the run under /), or
+ * the next option swallowed as the value (`--out --no-plot`). A directory
+ * really named like an option can be written ./--no-plot. */
+static bool bad_value(const char *opt, const char *v)
+{
+    if (!*v)
+        fprintf(stderr, "fairvisor run: --%s needs a value, got an empty string\n", opt);
+    else if (v[0] == '-' && v[1] == '-')
+        fprintf(stderr, "fairvisor run: --%s %s: the value looks like an option (was the value "
+                "forgotten?)\n", opt, v);
+    else
+        return false;
+    return true;
+}
+
 /* Returns -1 to go on, else an exit status. */
 static int parse_run_args(int argc, char **argv, struct run_args *a, char **owned, int *nowned)
 {
@@ -156,10 +174,15 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, char **owne
         { "results-root", required_argument, NULL, 'r' }, { "no-plot", no_argument, NULL, 'P' },
         { "quiet", no_argument, NULL, 'q' }, { "help", no_argument, NULL, 'h' }, { 0 },
     };
-    int c;
+    int c, li = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, &li)) != -1) {
         char *kv = NULL;
+        if (optarg && li >= 0 && bad_value(opts[li].name, optarg)) {
+            usage_run(stderr);
+            return EXIT_BAD;
+        }
+        li = -1;
         switch (c) {
         case 'e':
         case 's':
@@ -177,8 +200,16 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, char **owne
         default: usage_run(stderr); return EXIT_BAD;
         }
     }
-    if (optind != argc - 1) {
-        fprintf(stderr, "fairvisor run: expected exactly one SCENARIO file\n");
+    if (optind != argc - 1 || !argv[optind][0]) {
+        fprintf(stderr, "fairvisor run: expected exactly one SCENARIO file%s\n",
+                optind == argc - 1 ? " (got an empty name)" : "");
+        usage_run(stderr);
+        return EXIT_BAD;
+    }
+    if (a->out && a->root) {
+        fprintf(stderr, "fairvisor run: --out and --results-root cannot be combined (--out "
+                "names the results directory itself; --results-root the parent of a "
+                "timestamped one)\n");
         usage_run(stderr);
         return EXIT_BAD;
     }
@@ -198,12 +229,14 @@ static int finish_run(struct results *res, struct run_result *rr, const struct r
         results_print_table(rr, stdout);
     printf("results: %s/summary.json\n", results_dir(res));
     if (!a->no_plot) {
-        int prc = results_plot(results_dir(res), stdout);
+        char why[2048];
+        int prc = results_plot_why(results_dir(res), stdout, why, sizeof(why));
         if (prc == 0)
             printf("graphs:  %s/plots/cpu-share.png, wakeup-latency-cdf.png (and .svg)\n",
                    results_dir(res));
         else if (prc < 0)
-            fprintf(stderr, "fairvisor: graphs failed: %s (the results are kept)\n", strerror(-prc));
+            fprintf(stderr, "fairvisor: graphs failed: %s (the results are kept)\n",
+                    why[0] ? why : strerror(-prc));
     }
     if (!rr->complete) {
         fprintf(stderr, "fairvisor: interrupted after %.3f s of %s time; partial results kept\n",
@@ -242,13 +275,16 @@ static int cmd_run(int argc, char **argv)
     struct engine_opts eo = { .sink = results_timeline_sink(res), .stop = &stop_requested };
     int erc = engine_run(&scn, &eo, &rr, err, sizeof(err));
     if (erc) {
+        /* Nothing ran: leave no results directory behind. -EINVAL is a
+         * scenario the engine or policy refused (bad input); anything
+         * else, the host could not set the run up. */
         fprintf(stderr, "fairvisor: %s\n", err);
-        rc = (erc == -EINVAL || erc == -ENOSYS) ? EXIT_BAD : 1;
-        goto out_res;
+        rc = erc == -EINVAL ? EXIT_BAD : 1;
+        results_discard(res);
+        goto out_scn;
     }
     rc = finish_run(res, &rr, &a);
     run_result_free(&rr);
-out_res:
     results_close(res);
 out_scn:
     scenario_free(&scn);
@@ -268,8 +304,9 @@ static int cmd_plot(int argc, char **argv)
                "DIR/wakeup-latency.csv with gnuplot.\n");
         return 0;
     }
-    if (argc != 2) {
-        fprintf(stderr, "usage: fairvisor plot DIR\n");
+    if (argc != 2 || !argv[1][0]) {
+        fprintf(stderr, "%susage: fairvisor plot DIR\n",
+                argc == 2 ? "fairvisor plot: DIR is an empty string\n" : "");
         return EXIT_BAD;
     }
     struct stat st;
@@ -279,13 +316,14 @@ static int cmd_plot(int argc, char **argv)
         fprintf(stderr, "fairvisor plot: %s: not a results directory (expected %s)\n", argv[1], path);
         return EXIT_BAD;
     }
-    int rc = results_plot(argv[1], stdout);
+    char why[2048];
+    int rc = results_plot_why(argv[1], stdout, why, sizeof(why));
     if (rc == 0) {
         printf("graphs: %s/plots/\n", argv[1]);
         return 0;
     }
     if (rc < 0)
-        fprintf(stderr, "fairvisor plot: %s\n", strerror(-rc));
+        fprintf(stderr, "fairvisor plot: graphs failed: %s\n", why[0] ? why : strerror(-rc));
     return 1;
 }
 

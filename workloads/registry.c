@@ -9,6 +9,7 @@ extern const struct workload_desc workload_cpu_bursty;
 extern const struct workload_desc workload_cpu_spin;
 extern const struct workload_desc workload_evtchn_ping;
 extern const struct workload_desc workload_idle;
+extern const struct workload_desc workload_hostile;
 
 const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_hog,
@@ -17,6 +18,7 @@ const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_spin,
     &workload_evtchn_ping,
     &workload_idle,
+    &workload_hostile,
     NULL,
 };
 
@@ -25,6 +27,21 @@ const struct workload_desc *workload_find(const char *kind)
     for (int i = 0; workload_kinds[i]; i++)
         if (strcmp(workload_kinds[i]->kind, kind) == 0)
             return workload_kinds[i];
+    return NULL;
+}
+
+extern const struct wl_peer_rule workload_evtchn_ping_peer[];
+
+const struct wl_peer_param workload_peer_params[] = {
+    { "evtchn-ping", "peer", workload_evtchn_ping_peer },
+    { NULL, NULL, NULL },
+};
+
+const struct wl_peer_rule *workload_peer_rules(const struct workload_desc *w, const char *name)
+{
+    for (const struct wl_peer_param *p = workload_peer_params; p->kind; p++)
+        if (strcmp(p->kind, w->kind) == 0 && strcmp(p->param, name) == 0)
+            return p->rules;
     return NULL;
 }
 
