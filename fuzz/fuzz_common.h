@@ -10,11 +10,23 @@
 #ifndef FV_FUZZ_COMMON_H
 #define FV_FUZZ_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hv/scenario.h"
+
+/* The input as a NUL-terminated string (malloc'd; NULL if out of memory). */
+static inline char *fuzz_text(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (text) {
+        memcpy(text, data, size);
+        text[size] = '\0';
+    }
+    return text;
+}
 
 static inline char *fuzz_write_yaml(const struct scenario *s)
 {

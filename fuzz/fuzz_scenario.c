@@ -46,11 +46,9 @@ static void check_units(const char *text)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = '\0';
     if (size < 64 && !strchr(text, '\n'))
         check_units(text);
     struct scenario s;

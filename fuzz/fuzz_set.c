@@ -44,11 +44,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *copy = malloc(size + 1);
+    char *copy = fuzz_text(data, size);
     if (!copy)
         return 0;
-    memcpy(copy, data, size);
-    copy[size] = '\0';
     const char *sets[FUZZ_MAX_SETS];
     int nsets = 0;
     for (char *p = copy; nsets < FUZZ_MAX_SETS && p < copy + size; ) {

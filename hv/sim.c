@@ -592,6 +592,10 @@ static int make_vcpus(struct sim *sim)
     int rc = fv_stack_arena_init(&sim->stacks, s->nr_units, fv_stack_default_size());
     if (rc)
         return rc;
+    if (sim->stacks.unguarded)
+        fprintf(stderr, "fairvisor: note: %d of %d vCPU stacks have no guard page (this kernel "
+                "has no MADV_GUARD_INSTALL, and vm.max_map_count leaves no room for more "
+                "mprotect guards)\n", sim->stacks.unguarded, s->nr_units);
     for (int d = 0; d < s->nr_doms; d++) {
         for (int i = 0; i < s->doms[d]->nr_units; i++) {
             struct sched_unit *u = s->doms[d]->units[i];

@@ -34,17 +34,6 @@ static char *path(const char *dir, const char *name)
     return p;
 }
 
-static json_t *load_json(const char *dir)
-{
-    char *p = path(dir, "summary.json");
-    json_error_t e;
-    json_t *j = json_load_file(p, 0, &e);
-    if (!j)
-        fail_msg("%s: %s", p, e.text);
-    free(p);
-    return j;
-}
-
 static void run_into(const char *scn, const char *dir, const char *extra)
 {
     char *args = NULL, *out = NULL;
@@ -108,7 +97,7 @@ static void test_results_and_graphs(void **st)
         assert_file_starts(dir, "plots/cpu-share.png", "\x89PNG", NULL);
         free(p);
     }
-    json_t *j = load_json(dir);
+    json_t *j = tu_summary(dir);
     assert_string_equal(json_string_value(json_object_get(j, "engine")), "sim");
     assert_string_equal(json_string_value(json_object_get(j, "policy")), "credit");
     assert_true(json_is_true(json_object_get(j, "complete")));
@@ -133,7 +122,7 @@ static void test_seed_determinism(void **st)
     run_into("tests/data/bursty.yaml", d1, "--no-plot");
     run_into("tests/data/bursty.yaml", d2, "--no-plot");
     run_into("tests/data/bursty.yaml", d3, "--no-plot --seed 43");
-    json_t *a = load_json(d1), *b = load_json(d2), *c = load_json(d3);
+    json_t *a = tu_summary(d1), *b = tu_summary(d2), *c = tu_summary(d3);
     assert_true(same_json_field(a, b, "domains"));
     assert_true(same_json_field(a, b, "fairness"));
     assert_false(same_json_field(a, c, "domains"));
@@ -157,7 +146,7 @@ static void test_resolved_scenario_reruns(void **st)
     run_into("scenarios/cpu-cap.yaml", d1, "--no-plot --set duration=2s");
     char *resolved = path(d1, "scenario.yaml");
     run_into(resolved, d2, "--no-plot");
-    json_t *a = load_json(d1), *b = load_json(d2);
+    json_t *a = tu_summary(d1), *b = tu_summary(d2);
     assert_true(same_json_field(a, b, "domains"));
     assert_true(same_json_field(a, b, "scenario"));
     json_decref(a);

@@ -254,14 +254,11 @@ static json_t *run_cli_summary(const char *scenario, char **dir)
         fail_msg("%s -> exit %d\n%s", cmd, rc, out);
     free(cmd);
     free(out);
-    char *path = NULL;
-    if (asprintf(&path, "%s/run/summary.json", *dir) < 0)
+    char *run = NULL;
+    if (asprintf(&run, "%s/run", *dir) < 0)
         abort();
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("%s: %s", path, e.text);
-    free(path);
+    json_t *j = tu_summary(run);
+    free(run);
     return j;
 }
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,17 @@ void tu_join(pthread_t t, double secs, const char *what)
     fprintf(stderr, "FAILED: still running after %.0f s: %s (%s)\n", secs, what, strerror(rc));
     fflush(NULL);
     _exit(1);
+}
+
+json_t *tu_summary(const char *dir)
+{
+    char *p = NULL;
+    if (asprintf(&p, "%s/summary.json", dir) < 0)
+        abort();
+    json_error_t e;
+    json_t *j = json_load_file(p, 0, &e);
+    if (!j)
+        fail_msg("%s: %s", p, e.text);
+    free(p);
+    return j;
 }

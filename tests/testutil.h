@@ -28,6 +28,10 @@ char *tu_read(const char *path, size_t *len);
 /* Run a shell command, capture stdout+stderr into *out (malloc'd); return
  * the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
+/* DIR/summary.json of a run, parsed (json_decref it); fails the test if it
+ * is missing or not JSON. */
+struct json_t;
+struct json_t *tu_summary(const char *dir);
 
 /* Skips. cmocka's skip() alone leaves the executable's exit status 0, which
  * ctest reports as "Passed". A test that cannot run for want of something
