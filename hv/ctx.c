@@ -226,6 +226,12 @@ int fv_stack_arena_init(struct fv_stack_arena *a, int n, size_t size)
             break;
         }
         if ((rc = fv_guard_page(a->base + (size_t)i * a->slot, &split))) {
+            if (rc == -ENOMEM && budget >= 0) {
+                /* mprotect ran out of mappings before the budget said it
+                 * would (something else mapped meanwhile): no more guards. */
+                a->unguarded = n - i;
+                break;
+            }
             fv_stack_arena_fini(a);
             return rc;
         }

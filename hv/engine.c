@@ -57,7 +57,8 @@ int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *er
         const struct scn_domain *sd = &scn->domains[i];
         if (!sched_core_add_domain(s, sd->id, sd->name, &sd->sp, sd->vcpus,
                                    sd->pinned ? &sd->pin : NULL, err, errlen))
-            return -EINVAL;
+            return errno == ENOMEM ? engine_setup_error(err, errlen, "registering domains", -ENOMEM)
+                                   : -EINVAL;
     }
     return 0;
 }

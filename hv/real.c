@@ -804,7 +804,7 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
         return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
     rl->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &real_core_ops, rl, err, errlen);
     if (!rl->s)
-        return -EINVAL;
+        return errno == ENOMEM ? engine_setup_error(err, errlen, "the scheduler", -ENOMEM) : -EINVAL;
     int rc = engine_add_domains(rl->s, scn, err, errlen);
     if (rc)
         return rc;

@@ -26,6 +26,7 @@ struct scheduler *sched_core_create(const struct sched_ops *ops, int nr_cpus,
                                     const struct sched_core_ops *core, void *core_ctx,
                                     char *err, size_t errlen)
 {
+    errno = EINVAL;
     if (check_ops(ops, err, errlen))
         return NULL;
     if (nr_cpus < 1 || nr_cpus > FV_MAX_PCPUS) {
@@ -73,6 +74,7 @@ fail_pcpus:
 fail_alloc:
     if (!err[0])
         snprintf(err, errlen, "out of memory");
+    errno = ENOMEM;             /* the hooks fail only for want of memory */
     return NULL;
 }
 
@@ -95,6 +97,7 @@ struct sched_domain *sched_core_add_domain(struct scheduler *s, int domid, const
                                            char *err, size_t errlen)
 {
     const struct sched_ops *ops = s->ops;
+    errno = EINVAL;
     if (ops->check_dom && ops->check_dom(p, err, errlen))
         return NULL;
     if (nr_units < 1) {
@@ -136,6 +139,7 @@ struct sched_domain *sched_core_add_domain(struct scheduler *s, int domid, const
         if (ops->alloc_udata(s, u)) {
             free(u);
             snprintf(err, errlen, "domain %s: policy refused vCPU %d", name, i);
+            errno = ENOMEM;
             return NULL;
         }
         d->units[i] = u;
@@ -149,6 +153,7 @@ struct sched_domain *sched_core_add_domain(struct scheduler *s, int domid, const
 fail_units:
     free(d->units);
     free(d);
+    errno = ENOMEM;             /* alloc hooks fail only for want of memory */
     return NULL;
 oom_units:
     free(d->units);
@@ -156,6 +161,7 @@ oom_d:
     free(d);
 oom:
     snprintf(err, errlen, "out of memory adding domain %s", name);
+    errno = ENOMEM;
     return NULL;
 }
 

@@ -15,7 +15,8 @@
 
 /* Create an instance of `ops` for nr_cpus pCPUs with the global parameters
  * gp (validated with ops->check_global). Returns NULL and a message in err
- * on failure. Domains are added with sched_core_add_domain, then
+ * on failure, errno EINVAL (parameters refused) or ENOMEM. Domains are
+ * added with sched_core_add_domain, then
  * sched_core_start calls init-time hooks that need every domain. */
 struct scheduler *sched_core_create(const struct sched_ops *ops, int nr_cpus,
                                     const struct sched_global_params *gp,
@@ -24,7 +25,8 @@ struct scheduler *sched_core_create(const struct sched_ops *ops, int nr_cpus,
 
 /* Register a domain with nr_units vCPUs. The core allocates the domain and
  * its units (ids are dense, in order of registration); affinity may be NULL
- * (all pCPUs). Units start not runnable. Returns the domain or NULL. */
+ * (all pCPUs). Units start not runnable. Returns the domain or NULL with a
+ * message in err, errno EINVAL (parameters refused) or ENOMEM. */
 struct sched_domain *sched_core_add_domain(struct scheduler *s, int domid, const char *name,
                                            const struct sched_dom_params *p, int nr_units,
                                            const fv_cpumask_t *affinity,

@@ -21,20 +21,28 @@
  * crashed, as Xen's domain_crash. Deterministic: the count, not the host's
  * speed, decides. Guest code that calls nothing at all (a pure spin) is
  * caught by a watchdog: a timer on this thread's CPU time ticks every
- * SIM_WD_TICK; a guest entry that has lasted SIM_WD_TICKS of them with the
- * thread in guest code is switched out from the signal handler and its
- * domain crashed. The virtual instant is the same whatever the host (time
- * does not move while the guest spins), so results stay deterministic. The
- * same two paths honour a stop request (SIGINT) whatever a guest does: at
- * its next hypercall, or at the next watchdog tick.
+ * SIM_WD_TICK_NS; SIM_WD_TICKS of them in guest code without a single
+ * hypercall (or SIM_WD_ENTRY_TICKS in one guest entry, calls or not) and
+ * the vCPU is switched out from the signal handler and its domain crashed.
+ * A guest that stops calling altogether never resumes, so the instant it
+ * is crashed at is the same on any host and results stay deterministic;
+ * only a guest doing a second or more of real host work between calls
+ * (which a workload never needs: work is guest_compute) could see a fast
+ * and a slow host differ. The same paths honour a stop request (SIGINT)
+ * whatever a guest does: at its next hypercall, or at the next tick.
+ * ThreadSanitizer runs signal handlers only inside intercepted calls, with
+ * every signal blocked, so a TSan build has no watchdog (as the real
+ * engine has no asynchronous preemption there): a pure spin cannot be
+ * stopped in it.
  *
  * Locking: one thread; the scheduler lock is not needed. The watchdog
- * handler runs on this thread too; what it reads (in_guest, entry) is
- * written with signal fences around it.
+ * handler runs on this thread too; what it reads (in_guest, entry, calls)
+ * is written with signal fences around it.
  */
 #include "engine.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -55,14 +63,22 @@
 /* Hypercalls one vCPU may make at one virtual instant. A real guest's
  * bookkeeping between two spans of work is a handful of calls. */
 #define SIM_MAX_CALLS (1u << 20)
-/* The watchdog: a tick per 100 ms of this thread's CPU time; a guest entry
- * spanning 10 of them (1 s of CPU in guest code without leaving) is hostile. */
+/* The watchdog: a tick per 100 ms of this thread's CPU time; 10 of them
+ * (1 s of CPU) without a hypercall, or 600 (a minute) in one guest entry
+ * whatever it calls, is a hostile guest. Tests shorten the tick with
+ * FV_WD_TICK_US (in µs) so that a minute is not spent proving it. */
 #define SIM_WD_TICK_NS 100000000L
 #define SIM_WD_TICKS 10
+#define SIM_WD_ENTRY_TICKS 600
 #define FV_SIG_WATCHDOG (SIGRTMIN + 2)
+#if defined(__SANITIZE_THREAD__)
+#define SIM_WATCHDOG 0
+#else
+#define SIM_WATCHDOG 1
+#endif
 
 enum sim_req { REQ_NONE, REQ_COMPUTE, REQ_BLOCK, REQ_YIELD, REQ_CRASH, REQ_STOP };
-enum sim_crash { CRASH_STORM = 1, CRASH_SPIN };
+enum sim_crash { CRASH_STORM = 1, CRASH_SPIN, CRASH_LONG };
 
 struct sim;
 
@@ -115,12 +131,19 @@ struct sim {
     /* the watchdog (see the top of the file) */
     struct sim_vcpu *volatile in_guest; /* whose guest code runs now; NULL: hypervisor code */
     volatile uint64_t entry;        /* guest entries so far */
-    uint64_t wd_entry;              /* the entry the watchdog last saw */
-    int wd_ticks;                   /* its ticks within that entry */
+    volatile uint64_t hcalls;       /* hypercalls so far */
+    uint64_t wd_entry, wd_hcalls;   /* what the watchdog last saw */
+    int wd_entry_ticks;             /* its ticks within that entry */
+    int wd_quiet_ticks;             /* ... since that hypercall */
+    bool wd_switched;               /* the vCPU left from the handler */
+    sigset_t wd_mask;               /* this thread's signal mask outside handlers */
+    long wd_tick_ns;                /* SIM_WD_TICK_NS, or FV_WD_TICK_US */
     timer_t wd_timer;
     bool wd_armed;
-    struct sigaction wd_old;
 };
+
+/* Where sim->stop points when the caller gave no stop flag. */
+static volatile sig_atomic_t never_stop;
 
 /* ---- core services for the policy ----------------------------------------- */
 
@@ -159,6 +182,12 @@ static void enter_guest(struct sim *sim, struct sim_vcpu *v)
 {
     v->req = REQ_NONE;
     guest_current = &v->g;
+    /* Virtual time cannot move while v runs: count its calls per instant
+     * here rather than in every hypercall. */
+    if (v->calls_at != sim->now) {
+        v->calls_at = sim->now;
+        v->calls = 0;
+    }
     sim->entry++;
     atomic_signal_fence(memory_order_seq_cst);
     fv_ctx_switch(&sim->engine_ctx, &v->ctx);
@@ -193,13 +222,10 @@ static void hc_enter(struct sim_vcpu *v)
 {
     struct sim *sim = v->sim;
     sim->in_guest = NULL;
+    sim->hcalls++;
     atomic_signal_fence(memory_order_seq_cst);
-    if (sim->stop && *sim->stop)
+    if (*sim->stop)
         leave_guest(v, REQ_STOP);
-    if (v->calls_at != sim->now) {
-        v->calls_at = sim->now;
-        v->calls = 0;
-    }
     if (++v->calls > SIM_MAX_CALLS) {
         v->why = CRASH_STORM;
         leave_guest(v, REQ_CRASH);
@@ -218,56 +244,89 @@ static bool on_stack_of(const struct sim_vcpu *v, const void *p)
     return a >= lo && a - lo < v->stack_size;
 }
 
+/* Is the context the signal interrupted running with the thread's usual
+ * mask? Not when the tick landed on the first instruction of another
+ * handler (SIGINT's, which blocks SIGINT while it runs): switching away
+ * then would lose that handler, and leave its signal blocked. */
+static bool usual_mask(const struct sim *sim, const ucontext_t *uc)
+{
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(&uc->uc_sigmask, sig) > 0 && sigismember(&sim->wd_mask, sig) <= 0)
+            return false;
+    return true;
+}
+
 /* A tick of this thread's CPU time. Switching out of a handler is what the
  * real engine's preemption does (real.c): the signal frame stays on the
  * vCPU's stack, which is never resumed. */
 static void on_watchdog(int sig, siginfo_t *si, void *uc)
 {
-    (void)sig, (void)si, (void)uc;
+    (void)sig, (void)si;
     struct sim *sim = wd_sim;
     if (!sim)
         return;
     if (sim->wd_entry != sim->entry) {
         sim->wd_entry = sim->entry;
-        sim->wd_ticks = 0;
+        sim->wd_entry_ticks = 0;
     }
-    sim->wd_ticks++;
+    if (sim->wd_hcalls != sim->hcalls) {
+        sim->wd_hcalls = sim->hcalls;
+        sim->wd_quiet_ticks = 0;
+    }
+    sim->wd_entry_ticks++;
+    sim->wd_quiet_ticks++;
     struct sim_vcpu *v = sim->in_guest;
-    if (!v || !on_stack_of(v, __builtin_frame_address(0)))
+    if (!v || !on_stack_of(v, __builtin_frame_address(0)) || !usual_mask(sim, uc))
         return;
-    bool stop = sim->stop && *sim->stop;
-    if (!stop && sim->wd_ticks < SIM_WD_TICKS)
+    bool stop = *sim->stop;
+    if (!stop && sim->wd_quiet_ticks < SIM_WD_TICKS && sim->wd_entry_ticks < SIM_WD_ENTRY_TICKS)
         return;
     sim->in_guest = NULL;
-    v->why = CRASH_SPIN;
+    sim->wd_switched = true;
+    v->why = sim->wd_quiet_ticks >= SIM_WD_TICKS ? CRASH_SPIN : CRASH_LONG;
     leave_guest(v, stop ? REQ_STOP : REQ_CRASH);
 }
 
-static int watchdog_start(struct sim *sim)
+/* The handler is installed once for the process and never removed: a
+ * thread without a running sim (wd_sim NULL) ignores the signal, so runs
+ * on several threads cannot pull it from under each other. */
+static pthread_once_t wd_once = PTHREAD_ONCE_INIT;
+static int wd_install_rc;
+
+static void wd_install(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_watchdog;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
     sigemptyset(&sa.sa_mask);
+    wd_install_rc = sigaction(FV_SIG_WATCHDOG, &sa, NULL) ? -errno : 0;
+}
+
+static int watchdog_start(struct sim *sim)
+{
     if (fv_fault("watchdog"))
         return -EAGAIN;
-    if (sigaction(FV_SIG_WATCHDOG, &sa, &sim->wd_old))
-        return -errno;
+    if (!SIM_WATCHDOG)
+        return 0;
+    pthread_once(&wd_once, wd_install);
+    if (wd_install_rc)
+        return wd_install_rc;
     struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = FV_SIG_WATCHDOG };
     sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &sim->wd_timer)) {
-        int rc = -errno;
-        sigaction(FV_SIG_WATCHDOG, &sim->wd_old, NULL);
-        return rc;
-    }
+    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &sim->wd_timer))
+        return -errno;
     sigset_t ss;
     sigemptyset(&ss);
     sigaddset(&ss, FV_SIG_WATCHDOG);
-    pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+    pthread_sigmask(SIG_UNBLOCK, &ss, &sim->wd_mask);
+    sigdelset(&sim->wd_mask, FV_SIG_WATCHDOG);
     wd_sim = sim;
     sim->wd_armed = true;
-    struct itimerspec its = { .it_interval = { 0, SIM_WD_TICK_NS }, .it_value = { 0, SIM_WD_TICK_NS } };
+    const char *env = getenv("FV_WD_TICK_US");
+    long us = env ? strtol(env, NULL, 10) : 0;
+    sim->wd_tick_ns = us > 0 && us < 1000000 ? us * 1000 : SIM_WD_TICK_NS;
+    struct itimerspec its = { .it_interval = { 0, sim->wd_tick_ns }, .it_value = { 0, sim->wd_tick_ns } };
     timer_settime(sim->wd_timer, 0, &its, NULL);
     return 0;
 }
@@ -278,8 +337,17 @@ static void watchdog_stop(struct sim *sim)
         return;
     timer_delete(sim->wd_timer);
     wd_sim = NULL;
-    sigaction(FV_SIG_WATCHDOG, &sim->wd_old, NULL);
     sim->wd_armed = false;
+}
+
+/* After a vCPU left from the handler: the kernel did not restore the mask
+ * (the handler never returned). */
+static void watchdog_after_switch(struct sim *sim)
+{
+    if (!sim->wd_switched)
+        return;
+    sim->wd_switched = false;
+    pthread_sigmask(SIG_SETMASK, &sim->wd_mask, NULL);
 }
 
 /* v's domain dies, as with Xen's domain_crash: every vCPU of it stops for
@@ -291,11 +359,17 @@ static void crash_domain(struct sim *sim, struct sim_vcpu *v)
         return;
     r->crashed = true;
     r->crashed_at_ns = sim->now;
+    char t[32];
     if (v->why == CRASH_SPIN)
-        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d ran guest code for %d s of "
+        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d ran guest code for %s of "
                  "host CPU time without a hypercall (in virtual time a guest must compute, "
                  "block or yield for time to pass)", v->g.vcpuid,
-                 (int)(SIM_WD_TICKS * SIM_WD_TICK_NS / 1000000000L));
+                 fv_fmt_ns(SIM_WD_TICKS * sim->wd_tick_ns, t, sizeof(t)));
+    else if (v->why == CRASH_LONG)
+        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d ran %s of host CPU time "
+                 "without letting virtual time pass (a guest must compute, block or yield for "
+                 "time to pass)", v->g.vcpuid,
+                 fv_fmt_ns(SIM_WD_ENTRY_TICKS * sim->wd_tick_ns, t, sizeof(t)));
     else
         snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d made %u hypercalls at one "
                  "instant of virtual time (a guest must compute, block or yield for time to "
@@ -328,6 +402,7 @@ static void run_vcpu(struct sim *sim, int cpu, struct sim_vcpu *v)
             return;
         }
         enter_guest(sim, v);
+        watchdog_after_switch(sim);
         if (v->req == REQ_CRASH) {
             crash_domain(sim, v);
             return;
@@ -641,7 +716,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
                      char *err, size_t errlen)
 {
     sim->scn = scn;
-    sim->stop = o ? o->stop : NULL;
+    sim->stop = o && o->stop ? o->stop : &never_stop;
     int rc;
     if (fv_fault("evq") || evq_init(&sim->q))
         return engine_setup_error(err, errlen, "the event queue", -ENOMEM);
@@ -652,7 +727,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
         return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
     sim->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &sim_core_ops, sim, err, errlen);
     if (!sim->s)
-        return -EINVAL;
+        return errno == ENOMEM ? engine_setup_error(err, errlen, "the scheduler", -ENOMEM) : -EINVAL;
     if ((rc = engine_add_domains(sim->s, scn, err, errlen)))
         return rc;
     if ((rc = make_vcpus(sim)))

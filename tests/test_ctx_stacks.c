@@ -87,7 +87,9 @@ static void test_many_stacks(void **st)
     assert_int_equal(a.unguarded, 0);
     int after = maps_lines();
     printf("40,000 guarded stacks: %d more mappings\n", after - before);
-    assert_true(after - before <= 2);
+    /* One for the arena (1 here); sanitizer runtimes may map shadow memory
+     * for it too. What matters: not one or two per stack (80,000). */
+    assert_true(after - before < 100);
     /* Every stack is usable end to end. */
     for (int i = 0; i < 40000; i += 997) {
         char *lo = fv_stack_arena_get(&a, i);

@@ -160,8 +160,47 @@ static void test_spin_crashed_by_watchdog(void **st)
 {
     (void)st;
     if (TSAN)
-        TU_SKIP("TSan delivers signals only inside intercepted calls; a pure spin makes none");
+        TU_SKIP("a TSan build has no watchdog (TSan delivers signals only inside intercepted calls)");
     check_crashed_at_10ms(0, "without a hypercall");
+}
+
+/* A guest that keeps calling the hypervisor, but seldom (every few hundred
+ * µs of real host work) and without ever letting time pass: neither the
+ * call count nor the no-hypercall watchdog sees it; the per-entry backstop
+ * does (600 ticks, shortened here to 1 ms ticks: 0.6 s of CPU). */
+static void slow_storm(const struct wl_args *a)
+{
+    (void)a;
+    guest_compute(FV_MS(10));
+    guest_work_units(10);
+    for (;;) {
+        for (volatile int i = 0; i < 200000; i++)
+            ;
+        guest_now();
+    }
+}
+
+static const struct workload_desc slow_storm_desc = { "slow-storm", "", NULL, slow_storm };
+
+static void test_long_entry_crashed(void **st)
+{
+    (void)st;
+    if (TSAN)
+        TU_SKIP("a TSan build has no watchdog");
+    struct scenario *s = hostile(0, FV_SEC(1));
+    s->domains[0].wl.desc = &slow_storm_desc;
+    setenv("FV_WD_TICK_US", "1000", 1);
+    struct run_result r;
+    run_ok(s, &r, NULL);
+    unsetenv("FV_WD_TICK_US");
+    assert_true(r.doms[0].crashed);
+    assert_int_equal(r.doms[0].crashed_at_ns, FV_MS(10));
+    assert_non_null(strstr(r.doms[0].crash_reason, "ran 600ms of host CPU time without letting "
+                                                   "virtual time pass"));
+    assert_int_equal(r.doms[0].work_units, 10);
+    assert_int_equal(r.doms[1].cpu_ns, FV_SEC(1));
+    run_result_free(&r);
+    scn_build_free(s);
 }
 
 /* ---- stopping ------------------------------------------------------------- */
@@ -281,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_storm_crashed),
         cmocka_unit_test(test_yield_loop_crashed),
         cmocka_unit_test(test_spin_crashed_by_watchdog),
+        cmocka_unit_test(test_long_entry_crashed),
         cmocka_unit_test(test_stop_while_spinning),
         cmocka_unit_test(test_stop_at_next_hypercall),
         cmocka_unit_test(test_setup_faults_unwind),
