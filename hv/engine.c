@@ -112,6 +112,16 @@ void engine_console(const char *dom, const char *buf, uint64_t len)
     fprintf(stderr, "console %s: %s\n", dom, line);
 }
 
+int engine_switching_handler(int sig, void (*fn)(int, siginfo_t *, void *))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = fn;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return sigaction(sig, &sa, NULL) ? -errno : 0;
+}
+
 void engine_dump(struct scheduler *s)
 {
     if (getenv("FV_DUMP") && s->ops->dump)

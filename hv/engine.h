@@ -74,6 +74,11 @@ int engine_setup_error(char *err, size_t errlen, const char *what, int rc);
 /* Say on stderr that domain `name` was crashed at `at` and why. */
 void engine_dom_crashed(const char *name, fv_ns_t at, const char *why);
 
+/* Install `fn` for signal `sig` as a handler that may switch from the
+ * interrupted vCPU to the engine and never return: SA_NODEFER, so the
+ * signal stays deliverable after such a switch. 0 or -errno. */
+int engine_switching_handler(int sig, void (*fn)(int, siginfo_t *, void *));
+
 /* With FV_DUMP set in the environment, the policy's dump to stderr. */
 void engine_dump(struct scheduler *s);
 /* A guest console line to stderr: "console NAME: text". */

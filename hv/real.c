@@ -853,12 +853,7 @@ static void real_free(struct real *rl)
 
 static int install_tick_handler(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_tick;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    return sigaction(FV_SIG_TICK, &sa, NULL) ? -errno : 0;
+    return engine_switching_handler(FV_SIG_TICK, on_tick);
 }
 
 static void boot(struct real *rl)

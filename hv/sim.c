@@ -295,12 +295,7 @@ static int wd_install_rc;
 
 static void wd_install(void)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_watchdog;
-    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    wd_install_rc = sigaction(FV_SIG_WATCHDOG, &sa, NULL) ? -errno : 0;
+    wd_install_rc = engine_switching_handler(FV_SIG_WATCHDOG, on_watchdog);
 }
 
 static int watchdog_start(struct sim *sim)
