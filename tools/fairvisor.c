@@ -118,7 +118,8 @@ static int cmd_workloads(void)
         const struct workload_desc *w = workload_kinds[i];
         printf("%s: %s\n", w->kind, w->help);
         for (const struct wl_param_desc *p = w->params; p && p->name; p++) {
-            printf("    %-8s %-8s default ", p->name, kinds[p->kind]);
+            const char *kind = workload_peer_rules(w, p->name) ? "domain" : kinds[p->kind];
+            printf("    %-8s %-8s default ", p->name, kind);
             if (p->kind == WL_ENUM)
                 printf("%s", p->choices[p->def]);
             else
