@@ -36,6 +36,14 @@ void fv_ctx_init_thread(struct fv_ctx *c);
  * switches back to `from`. */
 void fv_ctx_switch(struct fv_ctx *from, struct fv_ctx *to);
 
+/* Does p lie on c's stack? (A signal handler asks whether it interrupted
+ * the context it would switch away from.) */
+static inline int fv_ctx_on_stack(const struct fv_ctx *c, const void *p)
+{
+    const char *a = p, *lo = c->stack_lo;
+    return a >= lo && (size_t)(a - lo) < c->stack_size;
+}
+
 /* How many contexts a process may make: unlimited (INT_MAX) but under
  * ThreadSanitizer, which counts each context as a thread (fiber) against
  * its limit of 8,128 threads and dies past it. */

@@ -40,7 +40,7 @@ void engine_dom_crashed(const char *name, fv_ns_t at, const char *why)
             why);
 }
 
-int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *err, size_t errlen)
+static int add_domains(struct scheduler *s, const struct scenario *scn, char *err, size_t errlen)
 {
     if (fv_fault("domains"))
         return engine_setup_error(err, errlen, "registering domains", -ENOMEM);
@@ -61,6 +61,17 @@ int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *er
                                    : -EINVAL;
     }
     return 0;
+}
+
+int engine_sched_build(struct scheduler **out, const struct scenario *scn,
+                       const struct sched_core_ops *core, void *ctx, char *err, size_t errlen)
+{
+    if (fv_fault("sched"))
+        return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
+    *out = sched_core_create(scn->policy, scn->pcpus, &scn->gp, core, ctx, err, errlen);
+    if (!*out)
+        return errno == ENOMEM ? engine_setup_error(err, errlen, "the scheduler", -ENOMEM) : -EINVAL;
+    return add_domains(*out, scn, err, errlen);
 }
 
 struct dom_result *engine_results_new(const struct scenario *scn)

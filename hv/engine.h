@@ -35,8 +35,13 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
 struct scheduler;
 struct dom_result;
 
-/* Register every scenario domain with the scheduler, in order. */
-int engine_add_domains(struct scheduler *s, const struct scenario *scn, char *err, size_t errlen);
+/* The run's scheduler: scn's policy on its pCPUs, with the engine's core
+ * services `core` (context `ctx`), and every scenario domain registered in
+ * order. 0 with *out set, -EINVAL (the policy refused a parameter: bad
+ * input) or another -errno (set-up failed), with a message in err. */
+struct sched_core_ops;
+int engine_sched_build(struct scheduler **out, const struct scenario *scn,
+                       const struct sched_core_ops *core, void *ctx, char *err, size_t errlen);
 /* A result entry per domain (names, ids, parameters; zeroed figures). */
 struct dom_result *engine_results_new(const struct scenario *scn);
 /* Sum each unit's policy-reported deadline misses into its domain. */

@@ -289,12 +289,6 @@ static void guest_arrived(struct real_vcpu *v)
 FV_OPAQUE static int errno_get(void) { return errno; }
 FV_OPAQUE static void errno_set(int e) { errno = e; }
 
-static bool on_stack_of(const struct real_vcpu *v, const void *p)
-{
-    uintptr_t a = (uintptr_t)p, lo = (uintptr_t)v->ctx.stack_lo;
-    return a >= lo && a - lo < v->ctx.stack_size;
-}
-
 /* sigreturn restores the alternate signal stack saved in the frame: after
  * a resume on another thread that would be the first thread's. Keep this
  * thread's own. */
@@ -313,7 +307,7 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
     if (!pc)
         return;
     struct real_vcpu *v = pc->cur;
-    if (!FV_ASYNC_PREEMPT || !v || !on_stack_of(v, __builtin_frame_address(0)) || !atomic_exchange(&v->in_guest, 0)) {
+    if (!FV_ASYNC_PREEMPT || !v || !fv_ctx_on_stack(&v->ctx, __builtin_frame_address(0)) || !atomic_exchange(&v->in_guest, 0)) {
         atomic_store(&pc->need_resched, 1);
         return;
     }
@@ -800,12 +794,7 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
         }
     }
     pthread_condattr_destroy(&ca);
-    if (fv_fault("sched"))
-        return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
-    rl->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &real_core_ops, rl, err, errlen);
-    if (!rl->s)
-        return errno == ENOMEM ? engine_setup_error(err, errlen, "the scheduler", -ENOMEM) : -EINVAL;
-    int rc = engine_add_domains(rl->s, scn, err, errlen);
+    int rc = engine_sched_build(&rl->s, scn, &real_core_ops, rl, err, errlen);
     if (rc)
         return rc;
     if ((rc = make_domains_memory(rl)))

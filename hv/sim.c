@@ -88,9 +88,7 @@ struct sim_vcpu {
     struct sched_unit *u;
     const struct scn_domain *sd;
     int dom_index;
-    struct fv_ctx ctx;
-    void *stack;
-    size_t stack_size;
+    struct fv_ctx ctx;              /* its stack: ctx.stack_lo, ctx.stack_size */
     enum sim_req req;               /* what the guest asked for when it left */
     fv_ns_t left;                   /* REQ_COMPUTE: CPU time still owed */
     bool pending;                   /* an event (timer) since the last block */
@@ -122,7 +120,7 @@ struct sim {
     struct sched_timer sample_timer, end_timer;
     struct engine_evtchn ev;
     struct fv_stack_arena stacks;
-    volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM (may be NULL) */
+    volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM (never NULL) */
     bool online;                    /* domtab_thread_online() was called */
     bool done;
     bool stopped;                   /* a stop request ended the run */
@@ -238,12 +236,6 @@ static void hc_exit(struct sim_vcpu *v) { guest_code(v); }
 
 static __thread struct sim *wd_sim;
 
-static bool on_stack_of(const struct sim_vcpu *v, const void *p)
-{
-    uintptr_t a = (uintptr_t)p, lo = (uintptr_t)v->stack;
-    return a >= lo && a - lo < v->stack_size;
-}
-
 /* Is the context the signal interrupted running with the thread's usual
  * mask? Not when the tick landed on the first instruction of another
  * handler (SIGINT's, which blocks SIGINT while it runs): switching away
@@ -276,7 +268,7 @@ static void on_watchdog(int sig, siginfo_t *si, void *uc)
     sim->wd_entry_ticks++;
     sim->wd_quiet_ticks++;
     struct sim_vcpu *v = sim->in_guest;
-    if (!v || !on_stack_of(v, __builtin_frame_address(0)) || !usual_mask(sim, uc))
+    if (!v || !fv_ctx_on_stack(&v->ctx, __builtin_frame_address(0)) || !usual_mask(sim, uc))
         return;
     bool stop = *sim->stop;
     if (!stop && sim->wd_quiet_ticks < SIM_WD_TICKS && sim->wd_entry_ticks < SIM_WD_ENTRY_TICKS)
@@ -476,27 +468,10 @@ static void ev_done(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
         run_vcpu(sim, t->cpu, v);
 }
 
-static void ev_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
+/* An event for v (its timer, an event channel): pending, and woken if it
+ * blocked; a vCPU of a crashed domain takes no more events. */
+static void guest_event(struct sim *sim, struct sim_vcpu *v)
 {
-    struct sim *sim = sim_of(s);
-    struct sim_vcpu *v = t->data;
-    if (v->dead)
-        return;
-    v->pending = true;
-    if (!v->u->runnable) {
-        metrics_wake(&sim->m, v->u->id, now);
-        sched_core_wake(s, v->u, now);
-    }
-}
-
-/* An event reached (domid, vcpu): wake it if it blocked. */
-static void sim_notify(void *ctx, int domid, int vcpu)
-{
-    struct sim *sim = ctx;
-    struct sched_unit *u = engine_unit_of(sim->s, sim->scn, domid, vcpu);
-    if (!u)
-        return;
-    struct sim_vcpu *v = &sim->vcpu[u->id];
     if (v->dead)
         return;
     v->pending = true;
@@ -504,6 +479,21 @@ static void sim_notify(void *ctx, int domid, int vcpu)
         metrics_wake(&sim->m, v->u->id, sim->now);
         sched_core_wake(sim->s, v->u, sim->now);
     }
+}
+
+static void ev_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
+{
+    (void)now;                      /* sim->now */
+    guest_event(sim_of(s), t->data);
+}
+
+/* An event reached (domid, vcpu). */
+static void sim_notify(void *ctx, int domid, int vcpu)
+{
+    struct sim *sim = ctx;
+    struct sched_unit *u = engine_unit_of(sim->s, sim->scn, domid, vcpu);
+    if (u)
+        guest_event(sim, &sim->vcpu[u->id]);
 }
 
 static void ev_sample(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
@@ -554,7 +544,7 @@ static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
     int rc = -EFAULT;
     for (int i = 0; i < d->nr_units && rc; i++) {
         const struct sim_vcpu *w = &sim->vcpu[d->units[i]->id];
-        if (engine_range_ok(buf, len, w->stack, w->stack_size)) {
+        if (engine_range_ok(buf, len, w->ctx.stack_lo, w->ctx.stack_size)) {
             engine_console(v->sd->name, buf, len);
             rc = 0;
         }
@@ -676,9 +666,8 @@ static int make_vcpus(struct sim *sim)
             v->u = u;
             v->sd = &sim->scn->domains[d];
             v->dom_index = d;
-            v->stack_size = sim->stacks.size;
-            v->stack = fv_stack_arena_get(&sim->stacks, u->id);
-            fv_ctx_make(&v->ctx, v->stack, v->stack_size, vcpu_main, v);
+            fv_ctx_make(&v->ctx, fv_stack_arena_get(&sim->stacks, u->id), sim->stacks.size,
+                        vcpu_main, v);
             sched_timer_init(&v->timer, ev_guest_timer, v, u->cpu);
         }
     }
@@ -718,12 +707,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
     sim->pcpu = calloc((size_t)scn->pcpus, sizeof(*sim->pcpu));
     if (!sim->pcpu)
         return engine_setup_error(err, errlen, "pCPUs", -ENOMEM);
-    if (fv_fault("sched"))
-        return engine_setup_error(err, errlen, "the scheduler", -ENOMEM);
-    sim->s = sched_core_create(scn->policy, scn->pcpus, &scn->gp, &sim_core_ops, sim, err, errlen);
-    if (!sim->s)
-        return errno == ENOMEM ? engine_setup_error(err, errlen, "the scheduler", -ENOMEM) : -EINVAL;
-    if ((rc = engine_add_domains(sim->s, scn, err, errlen)))
+    if ((rc = engine_sched_build(&sim->s, scn, &sim_core_ops, sim, err, errlen)))
         return rc;
     if ((rc = make_vcpus(sim)))
         return engine_setup_error(err, errlen, "vCPUs and their stacks", rc);
@@ -762,11 +746,11 @@ static void boot(struct sim *sim)
     fv_ctx_init_thread(&sim->engine_ctx);
 }
 
-static void loop(struct sim *sim, volatile sig_atomic_t *stop)
+static void loop(struct sim *sim)
 {
     do_tickles(sim);
     while (!sim->done && !sim->oom && !sim->stopped) {
-        if (stop && *stop)
+        if (*sim->stop)
             break;
         struct sched_timer *t = evq_pop(&sim->q);
         if (!t)
@@ -795,7 +779,7 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
         return rc;
     }
     boot(&sim);
-    loop(&sim, o ? o->stop : NULL);
+    loop(&sim);
     watchdog_stop(&sim);
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
