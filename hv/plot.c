@@ -10,7 +10,7 @@
  * re-parsed), with its output captured (stderr and stdout: a template's
  * `print` and some of gnuplot's own reasons go to stdout) and shown only
  * when it fails, since it warns about harmless things (an empty series) on
- * success too; results_plot_why also says which graph failed, in gnuplot's
+ * success too; results_plot also says which graph failed, in gnuplot's
  * words. Each image is written to NAME.tmp and renamed, as every other
  * results file.
  *
@@ -408,7 +408,7 @@ struct graph {
     const char *name;           /* "cpu-share": template NAME.gp, plots/NAME.{svg,png} */
     char *vars;                 /* data, domains, title_txt, nodata */
     FILE *log;
-    char *why;                  /* results_plot_why's account, or NULL */
+    char *why;                  /* results_plot's account, or NULL */
     size_t whylen;
     bool failed;                /* this graph's failure is in why already */
 };
@@ -598,12 +598,7 @@ static int plot_csv(struct graph *g, const char *csv, int name_col, int val_col,
     return err;
 }
 
-int results_plot(const char *dir, FILE *log)
-{
-    return results_plot_why(dir, log, NULL, 0);
-}
-
-int results_plot_why(const char *dir, FILE *log, char *why, size_t whylen)
+int results_plot(const char *dir, FILE *log, char *why, size_t whylen)
 {
     if (why && whylen)
         why[0] = '\0';

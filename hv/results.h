@@ -42,14 +42,13 @@ void results_discard(struct results *r);
 void results_print_table(const struct run_result *rr, FILE *f);
 
 /* Draw the graphs of a results directory with gnuplot. Returns 0, 1 if
- * gnuplot is absent (graphs skipped; says so on `log`), or -errno. */
-int results_plot(const char *dir, FILE *log);
-/* The same; on failure `why` (if not NULL) also gets one line saying which
- * graph failed and why, in gnuplot's own words when gnuplot failed:
+ * gnuplot is absent (graphs skipped; says so on `log`), or -errno. On
+ * failure `why` (if not NULL) gets one line saying which graph failed and
+ * why, in gnuplot's own words when gnuplot failed:
  * `cpu-share.svg: gnuplot failed (exit status 1): "cpu-share.gp" line 63:
  * unrecognized plot type` (several failures are joined with "; "). gnuplot's
  * whole output (stdout and stderr) goes to `log`. */
-int results_plot_why(const char *dir, FILE *log, char *why, size_t whylen);
+int results_plot(const char *dir, FILE *log, char *why, size_t whylen);
 
 /* ---- reading a results CSV back (what results_plot draws) ---- */
 

@@ -727,7 +727,7 @@ static void assert_image(const char *dir, const char *name, const char *magic, b
 static void plot_and_check(struct run_result *rr, int n, bool empty, const char *title_part)
 {
     char *dir = fake_run_dir(rr, n, empty);
-    assert_int_equal(results_plot(dir, stderr), 0);
+    assert_int_equal(results_plot(dir, stderr, NULL, 0), 0);
     assert_image(dir, "cpu-share.png", "\x89PNG", false);
     assert_image(dir, "cpu-share.svg", "<svg", true);
     assert_image(dir, "wakeup-latency-cdf.png", "\x89PNG", false);
@@ -800,7 +800,7 @@ static void test_plot_without_gnuplot(void **st)
     char *msg = NULL;
     size_t len;
     FILE *log = open_memstream(&msg, &len);
-    int rc = results_plot(dir, log);
+    int rc = results_plot(dir, log, NULL, 0);
     fclose(log);
     if (path)
         setenv("PATH", path, 1);
@@ -942,7 +942,7 @@ static void test_plot_gnuplot_failure_reason(void **st)
     char *msg = NULL, why[2048];
     size_t len;
     FILE *log = open_memstream(&msg, &len);
-    int rc = results_plot_why(dir, log, why, sizeof(why));
+    int rc = results_plot(dir, log, why, sizeof(why));
     fclose(log);
     if (old)
         setenv("FV_GNUPLOT_DIR", old, 1);

@@ -231,7 +231,7 @@ static int finish_run(struct results *res, struct run_result *rr, const struct r
     printf("results: %s/summary.json\n", results_dir(res));
     if (!a->no_plot) {
         char why[2048];
-        int prc = results_plot_why(results_dir(res), stdout, why, sizeof(why));
+        int prc = results_plot(results_dir(res), stdout, why, sizeof(why));
         if (prc == 0)
             printf("graphs:  %s/plots/cpu-share.png, wakeup-latency-cdf.png (and .svg)\n",
                    results_dir(res));
@@ -318,7 +318,7 @@ static int cmd_plot(int argc, char **argv)
         return EXIT_BAD;
     }
     char why[2048];
-    int rc = results_plot_why(argv[1], stdout, why, sizeof(why));
+    int rc = results_plot(argv[1], stdout, why, sizeof(why));
     if (rc == 0) {
         printf("graphs: %s/plots/\n", argv[1]);
         return 0;
