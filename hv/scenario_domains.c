@@ -1,8 +1,8 @@
 /* scenario_domains.c — the scenario keys that depend on other keys: `sched`
  * (whose keys are the chosen policy's schema), `domains` (count expansion,
  * ranges from the policy's per-domain schema, workloads by their own
- * schema), arinc653 windows (which name domains), and the policy's own
- * checks of the result.
+ * schema; the domains they name are resolved in scenario_peers.c), arinc653
+ * windows (which name domains), and the policy's own checks of the result.
  */
 #include "scenario_priv.h"
 
@@ -503,11 +503,6 @@ static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
     return 0;
 }
 
-struct name_ref {
-    const char *name;
-    int idx;
-};
-
 static int cmp_name_ref(const void *a, const void *b)
 {
     const struct name_ref *x = a, *y = b;
@@ -517,8 +512,8 @@ static int cmp_name_ref(const void *a, const void *b)
 
 /* Names unique after expansion; sorted, so thousands of replicas are cheap.
  * The message points at the first domain (in file order) that repeats a
- * name used before it. *sorted: the names in order, for find_domain (the
- * caller frees it). */
+ * name used before it. *sorted: the names in order, for scn_resolve_peers
+ * (the caller frees it). */
 static int check_unique(struct scn_ctx *c, struct name_ref **sorted)
 {
     struct scenario *s = c->s;
@@ -538,171 +533,6 @@ static int check_unique(struct scn_ctx *c, struct name_ref **sorted)
     return scn_fail(c, c->src[c->src_of[dup]].name_node, "domain name \"%s\" is used twice "
                     "(expected unique names; count replicas are named NAME-0, NAME-1, ...)",
                     s->domains[dup].name);
-}
-
-/* ---- peers (workload parameters that name a domain) ------------------------ */
-
-/* The domain a peer value names, as an index in s->domains, or -1: the
- * domain of that name (after count expansion) first; else, when the value is
- * a plain decimal number, the domain with that id. So `peer: 2` keeps its
- * old meaning, domain id 2, unless a domain is named "2"; and the resolved
- * scenario.yaml, which writes names, means the same domain when loaded back. */
-static int find_domain(const struct scenario *s, const struct name_ref *sorted, const char *v)
-{
-    int lo = 0, hi = s->nr_domains - 1;
-    while (lo <= hi) {
-        int mid = lo + (hi - lo) / 2, r = strcmp(v, sorted[mid].name);
-        if (r == 0)
-            return sorted[mid].idx;
-        if (r < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
-    }
-    size_t len = strlen(v);
-    if (len == 0 || len > 9 || strspn(v, "0123456789") != len)
-        return -1;
-    long id = strtol(v, NULL, 10);
-    return id >= 1 && id <= s->nr_domains ? (int)id - 1 : -1;
-}
-
-/* Where a message about parameter `name` of domain i points: the value in
- * its workload: mapping; else (the default) the workload, or the domain. */
-static int param_node(struct scn_ctx *c, int i, const char *name, bool *given)
-{
-    int dom = c->src[c->src_of[i]].node, wl = scn_map_get(c, dom, "workload");
-    int at = scn_map_get(c, wl, name);
-    *given = at != 0;
-    return at ? at : wl ? wl : dom;
-}
-
-static int64_t role_of(const struct scn_domain *d)
-{
-    int r = workload_param_index(d->wl.desc, "role");
-    return r >= 0 && d->wl.desc->params[r].kind == WL_ENUM ? d->wl.args.v[r] : -1;
-}
-
-/* "evtchn-ping with role server", "cpu-hog" */
-static const char *running(const struct workload_desc *w, int64_t role, char *buf, size_t len)
-{
-    int r = workload_param_index(w, "role");
-    if (r >= 0 && role >= 0 && w->params[r].kind == WL_ENUM)
-        snprintf(buf, len, "%s with role %s", w->kind, w->params[r].choices[role]);
-    else
-        snprintf(buf, len, "%s", w->kind);
-    return buf;
-}
-
-/* The first rule of parameter p's that applies to domain d, or NULL. */
-static const struct wl_peer_rule *peer_rule(const struct wl_param_desc *p,
-                                            const struct scn_domain *d)
-{
-    for (const struct wl_peer_rule *r = workload_peer_rules(d->wl.desc, p->name); r && r->kind;
-         r++)
-        if (r->role < 0 || r->role == role_of(d))
-            return r;
-    return NULL;
-}
-
-/* " of domain NAME" for a count replica (they share one file position). */
-static const char *of_replica(struct scn_ctx *c, int i, char *buf, size_t len)
-{
-    buf[0] = 0;
-    if (c->src[c->src_of[i]].count)
-        snprintf(buf, len, " of domain %s", c->s->domains[i].name);
-    return buf;
-}
-
-/* Parameter p of domain i: resolve it to a domain id (in wl_args.v[p]). */
-static int resolve_one(struct scn_ctx *c, const struct name_ref *sorted, int i, int p)
-{
-    struct scenario *s = c->s;
-    struct scn_domain *d = &s->domains[i];
-    const struct wl_param_desc *pd = &d->wl.desc->params[p];
-    bool given;
-    int at = param_node(c, i, pd->name, &given);
-    char def[24], of[SCN_NAME_MAX + 16];
-    const char *v = def;
-    snprintf(def, sizeof(def), "%" PRId64, pd->def);
-    if (given && scn_scalar(c, at, pd->name, "the name of another domain, or its id", &v))
-        return -EINVAL;     /* checked when parsed: not reached */
-    of_replica(c, i, of, sizeof(of));
-    char what[SCN_ECHO_BUF + 32];   /* peer "web", or peer 1 (the default) */
-    snprintf(what, sizeof(what), given ? "%s \"%s\"" : "%s %s (the default)", pd->name,
-             SCN_ECHO(v));
-    int k = find_domain(s, sorted, v);
-    if (k < 0)
-        return scn_fail(c, at, "%s%s is not a domain (expected the name of another domain, or "
-                        "its id 1..%d)", what, of, s->nr_domains);
-    if (k == i)
-        return scn_fail(c, at, "%s%s is this domain itself (expected another domain)", what, of);
-    d->wl.args.v[p] = s->domains[k].id;
-    return 0;
-}
-
-/* The rule of parameter p of domain i, once every peer is resolved. */
-static int check_peer_rule(struct scn_ctx *c, int i, int p)
-{
-    struct scenario *s = c->s;
-    const struct scn_domain *d = &s->domains[i];
-    const struct wl_param_desc *pd = &d->wl.desc->params[p];
-    const struct wl_peer_rule *r = peer_rule(pd, d);
-    if (!r)
-        return 0;
-    const struct scn_domain *q = &s->domains[d->wl.args.v[p] - 1];     /* ids are 1.. in order */
-    bool given;
-    int at = param_node(c, i, pd->name, &given);
-    char of[SCN_NAME_MAX + 16], want[128], have[128];
-    of_replica(c, i, of, sizeof(of));
-    const struct workload_desc *kind = workload_find(r->kind);
-    if (!kind)
-        return scn_fail(c, at, "workload %s names a peer kind %s that is not built in "
-                        "(expected a kind of workload_kinds)", d->wl.desc->kind, r->kind);
-    running(kind, r->peer_role, want, sizeof(want));
-    if (q->wl.desc != kind || (r->peer_role >= 0 && role_of(q) != r->peer_role))
-        return scn_fail(c, at, "%s %s%s runs %s (expected a domain running %s)", pd->name,
-                        q->name, of, running(q->wl.desc, role_of(q), have, sizeof(have)), want);
-    int qp = workload_param_index(q->wl.desc, pd->name);
-    if (r->mutual && (qp < 0 || q->wl.args.v[qp] != d->id)) {
-        /* The peer's own peer: resolved in the first pass when it names a
-         * domain too (same kind); else shown as it is. */
-        int64_t back = qp < 0 ? 0 : q->wl.args.v[qp];
-        char other[SCN_NAME_MAX + 24] = "none";
-        if (back >= 1 && back <= s->nr_domains)
-            snprintf(other, sizeof(other), "%s", s->domains[back - 1].name);
-        else if (qp >= 0)
-            snprintf(other, sizeof(other), "%" PRId64, back);
-        return scn_fail(c, at, "%s %s%s has %s %s (expected its %s to be %s: each side names the "
-                        "other)", pd->name, q->name, of, pd->name, other, pd->name, d->name);
-    }
-    int pv = r->per_peer_vcpu ? workload_param_index(d->wl.desc, r->per_peer_vcpu) : -1;
-    if (pv >= 0 && d->wl.args.v[pv] > q->vcpus) {
-        const struct wl_param_desc *pp = &d->wl.desc->params[pv];
-        int pat = param_node(c, i, pp->name, &given);
-        return scn_fail(c, given ? pat : at, "%s %" PRId64 "%s is out of range (expected "
-                        "%" PRId64 "..%d: %s %s has one %s per vCPU)", pp->name,
-                        d->wl.args.v[pv], of, pp->min, q->vcpus, pd->name, q->name, pp->name);
-    }
-    return 0;
-}
-
-/* Resolve every peer parameter to a domain id, then check the rules (which
- * may look at the peer's own peer, hence two passes). */
-static int resolve_peers(struct scn_ctx *c, const struct name_ref *sorted)
-{
-    struct scenario *s = c->s;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < s->nr_domains; i++) {
-            const struct workload_desc *w = s->domains[i].wl.desc;
-            for (int p = 0; w->params && w->params[p].name; p++) {
-                if (!workload_peer_rules(w, w->params[p].name))
-                    continue;
-                int rc = pass == 0 ? resolve_one(c, sorted, i, p) : check_peer_rule(c, i, p);
-                if (rc)
-                    return rc;
-            }
-        }
-    return 0;
 }
 
 int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
@@ -747,7 +577,7 @@ int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, vo
     if (rc == 0)
         rc = check_unique(c, &sorted);
     if (rc == 0)
-        rc = resolve_peers(c, sorted);
+        rc = scn_resolve_peers(c, sorted);
     free(sorted);
     return rc;
 }

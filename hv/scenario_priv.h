@@ -180,6 +180,16 @@ const struct scn_gp_field *scn_gp_field_find(const char *name);
 /* Whether a policy takes arinc653-style `windows`. */
 bool scn_policy_has_windows(const struct sched_ops *ops);
 
+/* A domain name and its index in s->domains, sorted by name. */
+struct name_ref {
+    const char *name;
+    int idx;
+};
+
+/* scenario_peers.c: resolve every peer parameter of the expanded domains
+ * (sorted: their names, sorted) to a domain id and check its rules. */
+int scn_resolve_peers(struct scn_ctx *c, const struct name_ref *sorted);
+
 /* scenario_limits.c: the text before libyaml builds a document of it
  * (size, depth, node count); the built document with overrides applied
  * (tags, alias expansion); the resolved form a run writes back. Each
