@@ -14,43 +14,17 @@
  * compute span is cut by preemption at any virtual instant: what is left is
  * kept and resumed when the vCPU next runs.
  *
- * Guests are not trusted to let time pass. Every guest API call is a
- * hypercall (hc_enter/hc_exit): a vCPU that makes SIM_MAX_CALLS of them at
- * one virtual instant (a poll-and-block loop whose block returns at once,
- * a yield loop) is a guest that would stop virtual time, and its domain is
- * crashed, as Xen's domain_crash. Deterministic: the count, not the host's
- * speed, decides. Guest code that calls nothing at all (a pure spin) is
- * caught by a watchdog: a timer on this thread's CPU time ticks every
- * SIM_WD_TICK_NS; SIM_WD_TICKS of them in guest code without a single
- * hypercall (or SIM_WD_ENTRY_TICKS in one guest entry, calls or not) and
- * the vCPU is switched out from the signal handler and its domain crashed.
- * A guest that stops calling altogether never resumes, so the instant it
- * is crashed at is the same on any host and results stay deterministic;
- * only a guest doing a second or more of real host work between calls
- * (which a workload never needs: work is guest_compute) could see a fast
- * and a slow host differ. The same paths honour a stop request (SIGINT)
- * whatever a guest does: at its next hypercall, or at the next tick.
- * ThreadSanitizer runs signal handlers only inside intercepted calls, with
- * every signal blocked, so a TSan build has no watchdog (as the real
- * engine has no asynchronous preemption there): a pure spin cannot be
- * stopped in it.
+ * Guests are not trusted to let time pass: every guest API call is a
+ * hypercall (sim_hc_enter/sim_hc_exit, sim_priv.h), and a guest that would
+ * stop virtual time is crashed (sim_hostile.c).
  *
- * Locking: one thread; the scheduler lock is not needed. The watchdog
- * handler runs on this thread too; what it reads (in_guest, entry, calls)
- * is written with signal fences around it.
+ * Locking: one thread; the scheduler lock is not needed.
  */
-#include "engine.h"
+#include "sim_priv.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "ctx.h"
 #include "domtab.h"
@@ -59,86 +33,6 @@
 #include "guest_api.h"
 #include "metrics.h"
 #include "schedule.h"
-
-/* Hypercalls one vCPU may make at one virtual instant. A real guest's
- * bookkeeping between two spans of work is a handful of calls. */
-#define SIM_MAX_CALLS (1u << 20)
-/* The watchdog: a tick per 100 ms of this thread's CPU time; 10 of them
- * (1 s of CPU) without a hypercall, or 600 (a minute) in one guest entry
- * whatever it calls, is a hostile guest. Tests shorten the tick with
- * FV_WD_TICK_US (in µs) so that a minute is not spent proving it. */
-#define SIM_WD_TICK_NS 100000000L
-#define SIM_WD_TICKS 10
-#define SIM_WD_ENTRY_TICKS 600
-#define FV_SIG_WATCHDOG (SIGRTMIN + 2)
-#if defined(__SANITIZE_THREAD__)
-#define SIM_WATCHDOG 0
-#else
-#define SIM_WATCHDOG 1
-#endif
-
-enum sim_req { REQ_NONE, REQ_COMPUTE, REQ_BLOCK, REQ_YIELD, REQ_CRASH, REQ_STOP };
-enum sim_crash { CRASH_STORM = 1, CRASH_SPIN, CRASH_LONG };
-
-struct sim;
-
-struct sim_vcpu {
-    struct guest_vcpu g;            /* first: guest_current points here */
-    struct sim *sim;
-    struct sched_unit *u;
-    const struct scn_domain *sd;
-    int dom_index;
-    struct fv_ctx ctx;              /* its stack: ctx.stack_lo, ctx.stack_size */
-    enum sim_req req;               /* what the guest asked for when it left */
-    fv_ns_t left;                   /* REQ_COMPUTE: CPU time still owed */
-    bool pending;                   /* an event (timer) since the last block */
-    bool dead;                      /* its domain crashed: never runs or wakes again */
-    enum sim_crash why;             /* REQ_CRASH: what it did */
-    fv_ns_t calls_at;               /* the virtual instant `calls` counts at */
-    uint32_t calls;                 /* hypercalls made at that instant */
-    struct sched_timer timer;       /* the guest's one-shot timer */
-};
-
-struct sim_pcpu {
-    struct sched_timer slice;       /* do_schedule's runtime ends */
-    struct sched_timer done;        /* the running vCPU's compute completes */
-    fv_ns_t start;                  /* compute progress counted from here */
-};
-
-struct sim {
-    const struct scenario *scn;
-    struct scheduler *s;
-    struct evq q;
-    fv_ns_t now;
-    struct sim_pcpu *pcpu;
-    struct sim_vcpu *vcpu;          /* by unit id */
-    fv_cpumask_t tickled;
-    bool closing;                   /* tearing down: timers are ignored */
-    struct fv_ctx engine_ctx;
-    struct metrics m;
-    struct dom_result *res;
-    struct sched_timer sample_timer, end_timer;
-    struct engine_evtchn ev;
-    struct fv_stack_arena stacks;
-    volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM (never NULL) */
-    bool online;                    /* domtab_thread_online() was called */
-    bool done;
-    bool stopped;                   /* a stop request ended the run */
-    bool oom;
-    uint64_t events, schedules;
-    /* the watchdog (see the top of the file) */
-    struct sim_vcpu *volatile in_guest; /* whose guest code runs now; NULL: hypervisor code */
-    volatile uint64_t entry;        /* guest entries so far */
-    volatile uint64_t hcalls;       /* hypercalls so far */
-    uint64_t wd_entry, wd_hcalls;   /* what the watchdog last saw */
-    int wd_entry_ticks;             /* its ticks within that entry */
-    int wd_quiet_ticks;             /* ... since that hypercall */
-    bool wd_switched;               /* the vCPU left from the handler */
-    sigset_t wd_mask;               /* this thread's signal mask outside handlers */
-    long wd_tick_ns;                /* SIM_WD_TICK_NS, or FV_WD_TICK_US */
-    timer_t wd_timer;
-    bool wd_armed;
-};
 
 /* Where sim->stop points when the caller gave no stop flag. */
 static volatile sig_atomic_t never_stop;
@@ -194,186 +88,7 @@ static void enter_guest(struct sim *sim, struct sim_vcpu *v)
     guest_current = NULL;
 }
 
-static void leave_guest(struct sim_vcpu *v, enum sim_req req)
-{
-    v->req = req;
-    fv_ctx_switch(&v->ctx, &v->sim->engine_ctx);
-    if (req == REQ_CRASH || req == REQ_STOP) {
-        /* Neither is ever resumed: reaching here is an engine bug. */
-        fprintf(stderr, "fairvisor: sim: a crashed or stopped vCPU was resumed\n");
-        abort();
-    }
-}
 
-/* Guest code is running (again) on v: the watchdog may switch it out. */
-static void guest_code(struct sim_vcpu *v)
-{
-    atomic_signal_fence(memory_order_seq_cst);
-    v->sim->in_guest = v;
-    atomic_signal_fence(memory_order_seq_cst);
-}
-
-/* Every guest API call starts here: hypervisor code from now on (the
- * watchdog leaves it alone), a pending stop ends the run, and a vCPU
- * that keeps calling without letting time pass is crashed. */
-static void hc_enter(struct sim_vcpu *v)
-{
-    struct sim *sim = v->sim;
-    sim->in_guest = NULL;
-    sim->hcalls++;
-    atomic_signal_fence(memory_order_seq_cst);
-    if (*sim->stop)
-        leave_guest(v, REQ_STOP);
-    if (++v->calls > SIM_MAX_CALLS) {
-        v->why = CRASH_STORM;
-        leave_guest(v, REQ_CRASH);
-    }
-}
-
-static void hc_exit(struct sim_vcpu *v) { guest_code(v); }
-
-/* ---- hostile guests ---------------------------------------------------------- */
-
-static __thread struct sim *wd_sim;
-
-/* Is the context the signal interrupted running with the thread's usual
- * mask? Not when the tick landed on the first instruction of another
- * handler (SIGINT's, which blocks SIGINT while it runs): switching away
- * then would lose that handler, and leave its signal blocked. */
-static bool usual_mask(const struct sim *sim, const ucontext_t *uc)
-{
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sigismember(&uc->uc_sigmask, sig) > 0 && sigismember(&sim->wd_mask, sig) <= 0)
-            return false;
-    return true;
-}
-
-/* A tick of this thread's CPU time. Switching out of a handler is what the
- * real engine's preemption does (real.c): the signal frame stays on the
- * vCPU's stack, which is never resumed. */
-static void on_watchdog(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig, (void)si;
-    struct sim *sim = wd_sim;
-    if (!sim)
-        return;
-    if (sim->wd_entry != sim->entry) {
-        sim->wd_entry = sim->entry;
-        sim->wd_entry_ticks = 0;
-    }
-    if (sim->wd_hcalls != sim->hcalls) {
-        sim->wd_hcalls = sim->hcalls;
-        sim->wd_quiet_ticks = 0;
-    }
-    sim->wd_entry_ticks++;
-    sim->wd_quiet_ticks++;
-    struct sim_vcpu *v = sim->in_guest;
-    if (!v || !fv_ctx_on_stack(&v->ctx, __builtin_frame_address(0)) || !usual_mask(sim, uc))
-        return;
-    bool stop = *sim->stop;
-    if (!stop && sim->wd_quiet_ticks < SIM_WD_TICKS && sim->wd_entry_ticks < SIM_WD_ENTRY_TICKS)
-        return;
-    sim->in_guest = NULL;
-    sim->wd_switched = true;
-    v->why = sim->wd_quiet_ticks >= SIM_WD_TICKS ? CRASH_SPIN : CRASH_LONG;
-    leave_guest(v, stop ? REQ_STOP : REQ_CRASH);
-}
-
-/* The handler is installed once for the process and never removed: a
- * thread without a running sim (wd_sim NULL) ignores the signal, so runs
- * on several threads cannot pull it from under each other. */
-static pthread_once_t wd_once = PTHREAD_ONCE_INIT;
-static int wd_install_rc;
-
-static void wd_install(void)
-{
-    wd_install_rc = engine_switching_handler(FV_SIG_WATCHDOG, on_watchdog);
-}
-
-static int watchdog_start(struct sim *sim)
-{
-    if (fv_fault("watchdog"))
-        return -EAGAIN;
-    if (!SIM_WATCHDOG)
-        return 0;
-    pthread_once(&wd_once, wd_install);
-    if (wd_install_rc)
-        return wd_install_rc;
-    struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = FV_SIG_WATCHDOG };
-    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-    if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &sim->wd_timer))
-        return -errno;
-    sigset_t ss;
-    sigemptyset(&ss);
-    sigaddset(&ss, FV_SIG_WATCHDOG);
-    pthread_sigmask(SIG_UNBLOCK, &ss, &sim->wd_mask);
-    sigdelset(&sim->wd_mask, FV_SIG_WATCHDOG);
-    wd_sim = sim;
-    sim->wd_armed = true;
-    const char *env = getenv("FV_WD_TICK_US");
-    long us = env ? strtol(env, NULL, 10) : 0;
-    sim->wd_tick_ns = us > 0 && us < 1000000 ? us * 1000 : SIM_WD_TICK_NS;
-    struct itimerspec its = { .it_interval = { 0, sim->wd_tick_ns }, .it_value = { 0, sim->wd_tick_ns } };
-    timer_settime(sim->wd_timer, 0, &its, NULL);
-    return 0;
-}
-
-static void watchdog_stop(struct sim *sim)
-{
-    if (!sim->wd_armed)
-        return;
-    timer_delete(sim->wd_timer);
-    wd_sim = NULL;
-    sim->wd_armed = false;
-}
-
-/* After a vCPU left from the handler: the kernel did not restore the mask
- * (the handler never returned). */
-static void watchdog_after_switch(struct sim *sim)
-{
-    if (!sim->wd_switched)
-        return;
-    sim->wd_switched = false;
-    pthread_sigmask(SIG_SETMASK, &sim->wd_mask, NULL);
-}
-
-/* v's domain dies, as with Xen's domain_crash: every vCPU of it stops for
- * good and wakes no more; the others run on. */
-static void crash_domain(struct sim *sim, struct sim_vcpu *v)
-{
-    struct dom_result *r = &sim->res[v->dom_index];
-    if (r->crashed)
-        return;
-    r->crashed = true;
-    r->crashed_at_ns = sim->now;
-    char t[32];
-    if (v->why == CRASH_SPIN)
-        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d ran guest code for %s of "
-                 "host CPU time without a hypercall (in virtual time a guest must compute, "
-                 "block or yield for time to pass)", v->g.vcpuid,
-                 fv_fmt_ns(SIM_WD_TICKS * sim->wd_tick_ns, t, sizeof(t)));
-    else if (v->why == CRASH_LONG)
-        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d ran %s of host CPU time "
-                 "without letting virtual time pass (a guest must compute, block or yield for "
-                 "time to pass)", v->g.vcpuid,
-                 fv_fmt_ns(SIM_WD_ENTRY_TICKS * sim->wd_tick_ns, t, sizeof(t)));
-    else
-        snprintf(r->crash_reason, sizeof(r->crash_reason), "vCPU %d made %u hypercalls at one "
-                 "instant of virtual time (a guest must compute, block or yield for time to "
-                 "pass)", v->g.vcpuid, SIM_MAX_CALLS);
-    engine_dom_crashed(v->sd->name, sim->now, r->crash_reason);
-    const struct sched_domain *d = v->u->dom;
-    for (int i = 0; i < d->nr_units; i++) {
-        struct sim_vcpu *w = &sim->vcpu[d->units[i]->id];
-        w->dead = true;
-        evq_cancel(&sim->q, &w->timer);
-        if (!w->u->runnable)
-            continue;
-        if (!w->u->is_running)
-            metrics_block(&sim->m, w->u->id, sim->now);
-        sched_core_sleep(sim->s, w->u, sim->now);   /* tickles its pCPU if running */
-    }
-}
 
 /* Run v on cpu from now until it needs time: arm its compute-done timer,
  * or hand a block/yield to the core (which tickles cpu). */
@@ -389,9 +104,9 @@ static void run_vcpu(struct sim *sim, int cpu, struct sim_vcpu *v)
             return;
         }
         enter_guest(sim, v);
-        watchdog_after_switch(sim);
+        sim_watchdog_after_switch(sim);
         if (v->req == REQ_CRASH) {
-            crash_domain(sim, v);
+            sim_crash_domain(sim, v);
             return;
         }
         if (v->req == REQ_STOP) {
@@ -522,10 +237,10 @@ static struct sim_vcpu *sv(struct guest_vcpu *g) { return (struct sim_vcpu *)g; 
 
 static void gb_compute(struct guest_vcpu *g, fv_ns_t ns)
 {
-    hc_enter(sv(g));
+    sim_hc_enter(sv(g));
     sv(g)->left = ns;
-    leave_guest(sv(g), REQ_COMPUTE);
-    hc_exit(sv(g));
+    sim_leave_guest(sv(g), REQ_COMPUTE);
+    sim_hc_exit(sv(g));
 }
 
 static void gb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
@@ -538,7 +253,7 @@ static void gb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
 static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
 {
     struct sim_vcpu *v = sv(g);
-    hc_enter(v);
+    sim_hc_enter(v);
     struct sim *sim = v->sim;
     const struct sched_domain *d = v->u->dom;
     int rc = -EFAULT;
@@ -549,39 +264,39 @@ static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
             rc = 0;
         }
     }
-    hc_exit(v);
+    sim_hc_exit(v);
     return rc;
 }
 
 static void gb_block(struct guest_vcpu *g)
 {
     struct sim_vcpu *v = sv(g);
-    hc_enter(v);
+    sim_hc_enter(v);
     if (!v->pending && evtchn_pending_any(&v->sim->ev.tab, g->domid, g->vcpuid) != 1)
-        leave_guest(v, REQ_BLOCK);
+        sim_leave_guest(v, REQ_BLOCK);
     v->pending = false;
-    hc_exit(v);
+    sim_hc_exit(v);
 }
 
 static int gb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
 {
-    hc_enter(sv(g));
+    sim_hc_enter(sv(g));
     int rc = engine_evtchn_op(&sv(g)->sim->ev, g->domid, op, a, b);
-    hc_exit(sv(g));
+    sim_hc_exit(sv(g));
     return rc;
 }
 
 static void gb_yield(struct guest_vcpu *g)
 {
-    hc_enter(sv(g));
-    leave_guest(sv(g), REQ_YIELD);
-    hc_exit(sv(g));
+    sim_hc_enter(sv(g));
+    sim_leave_guest(sv(g), REQ_YIELD);
+    sim_hc_exit(sv(g));
 }
 
 static int gb_set_timer(struct guest_vcpu *g, fv_ns_t when)
 {
     struct sim_vcpu *v = sv(g);
-    hc_enter(v);
+    sim_hc_enter(v);
     int rc = 0;
     if (when <= v->sim->now) {
         evq_cancel(&v->sim->q, &v->timer);
@@ -589,37 +304,37 @@ static int gb_set_timer(struct guest_vcpu *g, fv_ns_t when)
     } else {
         rc = evq_push(&v->sim->q, &v->timer, when);
     }
-    hc_exit(v);
+    sim_hc_exit(v);
     return rc;
 }
 
 static fv_ns_t gb_now(struct guest_vcpu *g)
 {
-    hc_enter(sv(g));
+    sim_hc_enter(sv(g));
     fv_ns_t now = sv(g)->sim->now;
-    hc_exit(sv(g));
+    sim_hc_exit(sv(g));
     return now;
 }
 
 static void gb_work_units(struct guest_vcpu *g, uint64_t n)
 {
-    hc_enter(sv(g));
+    sim_hc_enter(sv(g));
     metrics_work(&sv(g)->sim->m, sv(g)->u->id, n);
-    hc_exit(sv(g));
+    sim_hc_exit(sv(g));
 }
 
 static void gb_deadline_miss(struct guest_vcpu *g)
 {
-    hc_enter(sv(g));
+    sim_hc_enter(sv(g));
     sv(g)->sim->res[sv(g)->dom_index].deadline_misses++;
-    hc_exit(sv(g));
+    sim_hc_exit(sv(g));
 }
 
 static void gb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
 {
-    hc_enter(sv(g));
+    sim_hc_enter(sv(g));
     hist_add(&sv(g)->sim->res[sv(g)->dom_index].app_latency, (uint64_t)ns);
-    hc_exit(sv(g));
+    sim_hc_exit(sv(g));
 }
 
 static const struct guest_backend sim_backend = {
@@ -633,7 +348,7 @@ static const struct guest_backend sim_backend = {
 static void vcpu_main(void *arg)
 {
     struct sim_vcpu *v = arg;
-    guest_code(v);
+    sim_guest_code(v);
     v->sd->wl.desc->main(&v->sd->wl.args);
     for (;;)                        /* a workload that returns goes quiet */
         gb_block(&v->g);
@@ -676,7 +391,7 @@ static int make_vcpus(struct sim *sim)
 
 static void sim_free(struct sim *sim)
 {
-    watchdog_stop(sim);
+    sim_watchdog_stop(sim);
     if (sim->vcpu && sim->s)
         for (int i = 0; i < sim->s->nr_units; i++)
             fv_ctx_destroy(&sim->vcpu[i].ctx);
@@ -727,7 +442,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
                              : metrics_init(&sim->m, sim->s, sim->res, scn->starvation_threshold, sink, 0);
     if (rc)
         return engine_setup_error(err, errlen, "metrics", rc);
-    if ((rc = watchdog_start(sim)))
+    if ((rc = sim_watchdog_start(sim)))
         return engine_setup_error(err, errlen, "the hostile-guest watchdog timer", rc);
     return 0;
 }
@@ -780,7 +495,7 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
     }
     boot(&sim);
     loop(&sim);
-    watchdog_stop(&sim);
+    sim_watchdog_stop(&sim);
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
     engine_collect_sched_misses(sim.s, sim.res);
