@@ -6,37 +6,8 @@
  * sched/ policies decide, through the same core (schedule.c); times are
  * CLOCK_MONOTONIC nanoseconds since the start of the run.
  *
- * Preemption a guest cannot avoid: each pCPU has a POSIX timer that sends
- * FV_SIG_TICK to its own thread (SIGEV_THREAD_ID), armed at the earlier of
- * the slice end do_schedule returned and the pCPU's next timer. The handler
- * (SA_NODEFER, so the signal stays deliverable after we switch away inside
- * it) switches from the vCPU's context to the pCPU's scheduler context. The
- * kernel's signal frame stays on the vCPU's stack, so the interrupted
- * registers and FPU state come back through sigreturn when that vCPU is
- * resumed later, on whichever pCPU thread resumes it. Kicks between pCPUs
- * (tickles, like IPIs) use the same signal, or the pCPU's condition
- * variable when it idles.
- *
- * What may be preempted, and why it is safe:
- *  - guest code (workloads): it holds no hypervisor lock and no pointer to
- *    per-thread or per-pCPU state; it may resume on another thread.
- *  - guest_compute/guest_touch's spin loop: it re-reads the vCPU's run-time
- *    fields with atomic loads after every step, so a migration mid-loop is
- *    seen.
- *  - nothing else: a hypercall clears the vCPU's in_guest flag on entry
- *    (Xen's per-task preempt count, in one bit: hypercalls do not nest), so
- *    a tick arriving then only sets the pCPU's need_resched, honoured on
- *    hypercall exit. The flag is the vCPU's, not the pCPU's: clearing it
- *    needs no pCPU pointer, which a tick could make stale between the load
- *    and the store by moving the vCPU to another thread.
- * in_guest is set only from inside the vCPU's context once it has fully
- * arrived (after the switch returns), never by the scheduler before the
- * switch: a tick in the middle of fv_ctx_swap would otherwise save a
- * half-switched context. The tick handler switches only when it runs on
- * the stack of the vCPU it would switch (pc->cur), so a tick that lands in
- * scheduler code, or a nested tick after a migration, cannot switch the
- * wrong context. With preemption off a vCPU cannot move, so hypercalls may
- * use vcpu_pcpu(v) and this_pcpu freely.
+ * The guest side (entering and leaving guest context, the preemption
+ * tick, the hypercalls) is in real_guest.c; real_priv.h holds the state.
  *
  * Locking: one scheduler lock (rl->lock) serialises the policy, the core,
  * every pCPU's timer heap, metrics and the vCPU request fields. Xen has one
@@ -44,7 +15,7 @@
  * hold times are short (no guest code runs under it). Guest code never runs
  * with it held; hypercalls take it with preemption off (in_guest clear).
  */
-#include "engine.h"
+#include "real_priv.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -58,125 +29,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctx.h"
 #include "domtab.h"
-#include "evq.h"
 #include "fault.h"
-#include "guest_api.h"
-#include "metrics.h"
 #include "schedule.h"
 
-#define FV_SIG_TICK (SIGRTMIN + 1)
-
-/* ThreadSanitizer runs signal handlers only at its own safe points (inside
- * intercepted calls), and a handler that switches stacks confuses it; under
- * TSan the tick therefore only raises need_resched, and the compute loop
- * (hypervisor code) polls it and the tick deadline. A guest that never calls
- * the hypervisor (cpu-spin) cannot be preempted in a TSan build. */
-#if defined(__SANITIZE_THREAD__)
-#define FV_ASYNC_PREEMPT 0
-#else
-#define FV_ASYNC_PREEMPT 1
-#endif
-
-enum real_req { RREQ_NONE, RREQ_BLOCK, RREQ_YIELD, RREQ_PREEMPT };
-enum pcpu_state { PC_SCHED, PC_GUEST, PC_IDLE };
-
-struct real;
-struct real_pcpu;
-
-struct real_vcpu {
-    struct guest_vcpu g;                    /* first: guest_current points here */
-    struct real *rl;
-    struct sched_unit *u;
-    const struct scn_domain *sd;
-    int dom_index;
-    struct fv_ctx ctx;
-    _Atomic(struct real_pcpu *) pcpu;       /* where it runs (set before switch-in) */
-    enum real_req req;                      /* why it left the pCPU (under lock) */
-    bool pending;                           /* an event since the last block (under lock) */
-    _Atomic fv_ns_t runtime;                /* CPU time before the current run */
-    _Atomic fv_ns_t run_start;              /* start of the current run */
-    _Atomic fv_ns_t left_at;                /* when it last left the guest */
-    _Atomic int in_guest;                   /* preemptible: a tick may switch it away */
-    struct sched_timer timer;               /* the guest's one-shot timer */
-};
-
-/* A domain's memory: [shared-info page][guest memory ...][guard][stack]... */
-struct real_dom {
-    char *mem;                              /* all of it */
-    uint64_t mem_size, guest_size;          /* all / the guest memory (wss) */
-    char *guest;                            /* mem + one page */
-};
-
-struct real_pcpu {
-    int cpu;
-    struct real *rl;
-    pthread_t thread;
-    pid_t tid;
-    timer_t timer;
-    bool timer_ok;
-    pthread_cond_t cond;                    /* idle wait; signalled by kicks */
-    struct fv_ctx sched_ctx;
-    struct evq timers;                      /* timers that fire on this pCPU */
-    struct sched_timer slice;
-    enum pcpu_state state;                  /* under lock */
-    bool tickled;                           /* under lock */
-    _Atomic int need_resched;               /* a tick or kick came while it could not act */
-    _Atomic fv_ns_t tick_at;                /* when the tick is armed for */
-    _Atomic int kicked;                     /* a kick while idle (polling mode) */
-    struct real_vcpu *cur;                  /* vCPU in the guest right now */
-};
-
-struct real {
-    const struct scenario *scn;
-    struct scheduler *s;
-    pthread_mutex_t lock;
-    struct timespec t0;
-    int nr_pcpus;
-    struct real_pcpu *pcpu;
-    struct real_vcpu *vcpu;                 /* by unit id */
-    struct real_dom *dom;                   /* by domain index */
-    struct metrics m;
-    struct dom_result *res;
-    struct sched_timer sample_timer, end_timer;
-    struct engine_evtchn ev;
-    fv_ns_t end_time;
-    bool done;
-    bool oom;
-    bool closing;                           /* tearing down: timers ignored */
-    bool poll_idle;                         /* mode: performance */
-    uint64_t events, schedules;
-};
-
-static __thread struct real_pcpu *this_pcpu;
-
-/* ---- time ------------------------------------------------------------------ */
-
-static fv_ns_t real_now(const struct real *rl)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (fv_ns_t)(ts.tv_sec - rl->t0.tv_sec) * 1000000000LL + (ts.tv_nsec - rl->t0.tv_nsec);
-}
-
-static struct timespec abs_ts(const struct real *rl, fv_ns_t t)
-{
-    int64_t ns = rl->t0.tv_nsec + t;
-    struct timespec ts = { rl->t0.tv_sec + ns / 1000000000LL, ns % 1000000000LL };
-    if (ts.tv_nsec < 0) {
-        ts.tv_nsec += 1000000000LL;
-        ts.tv_sec--;
-    }
-    return ts;
-}
+__thread struct real_pcpu *real_this_pcpu;
 
 /* ---- kicks and timers (lock held) ---------------------------------------------- */
 
 static void kick(struct real *rl, int cpu)
 {
     struct real_pcpu *pc = &rl->pcpu[cpu];
-    if (pc == this_pcpu) {
+    if (pc == real_this_pcpu) {
         /* From a hypercall: honoured on its exit. From the loop: it looks
          * again before it sleeps. */
         if (pc->state == PC_GUEST)
@@ -208,7 +72,7 @@ static void core_timer_stop(void *ctx, struct sched_timer *t)
         evq_cancel(&rl->pcpu[t->cpu].timers, t);
 }
 
-static void timer_set_on(struct real *rl, struct sched_timer *t, int cpu, fv_ns_t when)
+void real_timer_set_on(struct real *rl, struct sched_timer *t, int cpu, fv_ns_t when)
 {
     if (rl->closing)
         return;
@@ -221,7 +85,7 @@ static void timer_set_on(struct real *rl, struct sched_timer *t, int cpu, fv_ns_
 
 static void core_timer_set(void *ctx, struct sched_timer *t, fv_ns_t when)
 {
-    timer_set_on(ctx, t, t->cpu, when);
+    real_timer_set_on(ctx, t, t->cpu, when);
 }
 
 static const struct sched_core_ops real_core_ops = {
@@ -229,277 +93,9 @@ static const struct sched_core_ops real_core_ops = {
     .timer_set = core_timer_set, .timer_stop = core_timer_stop,
 };
 
-static struct real *real_of(struct scheduler *s) { return s->core_ctx; }
-
-/* ---- the tick: preemption ------------------------------------------------------- */
-
-static struct real_pcpu *vcpu_pcpu(struct real_vcpu *v) { return atomic_load(&v->pcpu); }
-
-static void guest_arrived(struct real_vcpu *v);
-
-/* Switch to the scheduler loop of the pCPU v runs on. Preemption is off
- * (v->in_guest clear), so v cannot move and vcpu_pcpu(v) is stable. */
-static void switch_out(struct real_vcpu *v, enum real_req req)
-{
-    struct real_pcpu *pc = vcpu_pcpu(v);
-    atomic_store(&v->left_at, real_now(v->rl));
-    pc->cur = NULL;
-    v->req = req;
-    fv_ctx_switch(&v->ctx, &pc->sched_ctx);
-}
-
-/* Leave the guest for the scheduler loop, from guest context (a hypercall
- * or the tick handler) with preemption off. Returns when the vCPU is
- * resumed, possibly on another pCPU, with preemption on there. */
-static void leave_guest(struct real_vcpu *v, enum real_req req)
-{
-    switch_out(v, req);
-    guest_arrived(v);
-}
-
-/* The vCPU is (back) in guest context: preemption on. A kick that came
- * while it could not be preempted (need_resched) is honoured now. Reading
- * a stale pCPU's need_resched (a tick moved us between the two loads) can
- * only miss a kick, and the kick's own signal covers that. */
-static void guest_arrived(struct real_vcpu *v)
-{
-    for (;;) {
-        atomic_store(&v->in_guest, 1);
-        if (!atomic_load(&vcpu_pcpu(v)->need_resched))
-            return;
-        if (!atomic_exchange(&v->in_guest, 0))
-            continue;           /* a tick switched us out and back meanwhile */
-        if (!atomic_exchange(&vcpu_pcpu(v)->need_resched, 0))
-            continue;
-        switch_out(v, RREQ_PREEMPT);
-    }
-}
-
-/* A call the compiler can neither inline nor reason about (gcc: noipa;
- * clang has no noipa, and optnone keeps its attribute inference away). */
-#if defined(__clang__)
-#define FV_OPAQUE __attribute__((noinline, optnone))
-#else
-#define FV_OPAQUE __attribute__((noinline, noipa))
-#endif
-
-/* errno is thread-local and glibc's __errno_location is `const`, so the
- * compiler may keep its address across the switch, which can resume us on
- * another thread: read and write it through calls it cannot see through. */
-FV_OPAQUE static int errno_get(void) { return errno; }
-FV_OPAQUE static void errno_set(int e) { errno = e; }
-
-/* sigreturn restores the alternate signal stack saved in the frame: after
- * a resume on another thread that would be the first thread's. Keep this
- * thread's own. */
-FV_OPAQUE static void keep_own_altstack(ucontext_t *uc)
-{
-    stack_t cur;
-    if (sigaltstack(NULL, &cur) == 0)
-        uc->uc_stack = cur;
-}
-
-static void on_tick(int sig, siginfo_t *si, void *uc)
-{
-    (void)sig;
-    (void)si;
-    struct real_pcpu *pc = this_pcpu;
-    if (!pc)
-        return;
-    struct real_vcpu *v = pc->cur;
-    if (!FV_ASYNC_PREEMPT || !v || !fv_ctx_on_stack(&v->ctx, __builtin_frame_address(0)) || !atomic_exchange(&v->in_guest, 0)) {
-        atomic_store(&pc->need_resched, 1);
-        return;
-    }
-    int saved = errno_get();
-    leave_guest(v, RREQ_PREEMPT);
-    keep_own_altstack(uc);
-    errno_set(saved);
-}
-
-/* ---- hypercalls ------------------------------------------------------------------ */
-
-static struct real_vcpu *rv(struct guest_vcpu *g) { return (struct real_vcpu *)g; }
-
-/* Enter: preemption off, scheduler lock taken. */
-static struct real *hc_enter(struct real_vcpu *v)
-{
-    atomic_store(&v->in_guest, 0);
-    pthread_mutex_lock(&v->rl->lock);
-    return v->rl;
-}
-
-/* Exit: lock dropped, preemption on; a tick that came meanwhile is honoured. */
-static void hc_exit(struct real_vcpu *v)
-{
-    pthread_mutex_unlock(&v->rl->lock);
-    guest_arrived(v);
-}
-
-static fv_ns_t own_runtime(struct real_vcpu *v)
-{
-    return atomic_load_explicit(&v->runtime, memory_order_relaxed) +
-           (real_now(v->rl) - atomic_load_explicit(&v->run_start, memory_order_relaxed));
-}
-
-/* Without asynchronous preemption: give the pCPU up if it is asked for or
- * the tick is due. */
-static void preempt_point(struct real_vcpu *v)
-{
-    struct real_pcpu *pc = vcpu_pcpu(v);
-    if (!atomic_load(&pc->need_resched) && real_now(v->rl) < atomic_load(&pc->tick_at))
-        return;
-    if (!atomic_exchange(&v->in_guest, 0))
-        return;
-    atomic_store(&vcpu_pcpu(v)->need_resched, 0);
-    leave_guest(v, RREQ_PREEMPT);
-}
-
-/* Spin until this vCPU has run `ns` more: real work, preemptible anywhere. */
-static void rb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
-{
-    struct real_vcpu *v = rv(g);
-    const struct real_dom *d = &v->rl->dom[v->dom_index];
-    if (wss > d->guest_size)
-        wss = d->guest_size;
-    volatile uint64_t *mem = (volatile uint64_t *)d->guest;
-    uint64_t lines = wss / 64, at = 0, x = 1;
-    fv_ns_t target = own_runtime(v) + ns;
-    while (own_runtime(v) < target) {
-        for (int i = 0; i < 64; i++) {
-            if (lines) {
-                mem[at * 8] += x;           /* one cache line per step */
-                at = at + 1 == lines ? 0 : at + 1;
-            }
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        }
-        if (!FV_ASYNC_PREEMPT)
-            preempt_point(v);
-    }
-}
-
-static void rb_compute(struct guest_vcpu *g, fv_ns_t ns) { rb_touch(g, ns, 0); }
-
-static void rb_block(struct guest_vcpu *g)
-{
-    struct real_vcpu *v = rv(g);
-    hc_enter(v);
-    if (v->pending || evtchn_pending_any(&v->rl->ev.tab, g->domid, g->vcpuid) == 1) {
-        v->pending = false;
-        hc_exit(v);
-        return;
-    }
-    pthread_mutex_unlock(&v->rl->lock);
-    leave_guest(v, RREQ_BLOCK);         /* the loop blocks it under the lock */
-}
-
-static void rb_yield(struct guest_vcpu *g)
-{
-    struct real_vcpu *v = rv(g);
-    atomic_store(&v->in_guest, 0);
-    leave_guest(v, RREQ_YIELD);
-}
-
-static void fire_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now);
-
-static int rb_set_timer(struct guest_vcpu *g, fv_ns_t when)
-{
-    struct real_vcpu *v = rv(g);
-    struct real *rl = hc_enter(v);
-    /* timer_set_on kicks this pCPU (need_resched), whose tick may be armed
-     * later than the new timer: the loop re-arms it. */
-    timer_set_on(rl, &v->timer, vcpu_pcpu(v)->cpu, when);
-    hc_exit(v);
-    return 0;
-}
-
-static fv_ns_t rb_now(struct guest_vcpu *g) { return real_now(rv(g)->rl); }
-
-static void rb_work_units(struct guest_vcpu *g, uint64_t n)
-{
-    struct real_vcpu *v = rv(g);
-    struct real *rl = hc_enter(v);
-    metrics_work(&rl->m, v->u->id, n);
-    hc_exit(v);
-}
-
-static void rb_deadline_miss(struct guest_vcpu *g)
-{
-    struct real_vcpu *v = rv(g);
-    struct real *rl = hc_enter(v);
-    rl->res[v->dom_index].deadline_misses++;
-    hc_exit(v);
-}
-
-static void rb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
-{
-    struct real_vcpu *v = rv(g);
-    struct real *rl = hc_enter(v);
-    hist_add(&rl->res[v->dom_index].app_latency, (uint64_t)ns);
-    hc_exit(v);
-}
-
-static int rb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
-{
-    struct real_vcpu *v = rv(g);
-    const struct real_dom *d = &v->rl->dom[v->dom_index];
-    if (!engine_range_ok(buf, len, d->mem, d->mem_size))
-        return -EFAULT;
-    struct real *rl = hc_enter(v);
-    engine_console(v->sd->name, buf, len);
-    hc_exit(v);
-    (void)rl;
-    return 0;
-}
-
-/* Event channels take their own locks and call notify, which takes the
- * scheduler lock: run them with preemption off but without that lock. */
-static int rb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
-{
-    struct real_vcpu *v = rv(g);
-    atomic_store(&v->in_guest, 0);
-    int rc = engine_evtchn_op(&v->rl->ev, g->domid, op, a, b);
-    guest_arrived(v);
-    return rc;
-}
-
-/* An event reached (domid, vcpu): wake it if it blocked. Any thread. */
-static void real_notify(void *ctx, int domid, int vcpu)
-{
-    struct real *rl = ctx;
-    struct sched_unit *u = engine_unit_of(rl->s, rl->scn, domid, vcpu);
-    if (!u)
-        return;
-    struct real_vcpu *v = &rl->vcpu[u->id];
-    pthread_mutex_lock(&rl->lock);
-    v->pending = true;
-    if (!v->u->runnable) {
-        fv_ns_t now = real_now(rl);
-        metrics_wake(&rl->m, v->u->id, now);
-        sched_core_wake(rl->s, v->u, now);
-    }
-    pthread_mutex_unlock(&rl->lock);
-}
-
-static const struct guest_backend real_backend = {
-    .compute = rb_compute, .touch = rb_touch, .console_write = rb_console_write,
-    .block = rb_block, .yield = rb_yield, .set_timer = rb_set_timer, .now = rb_now,
-    .work_units = rb_work_units, .deadline_miss = rb_deadline_miss,
-    .latency_sample = rb_latency_sample, .evtchn = rb_evtchn, .virtual_time = 0,
-};
-
-static void vcpu_main(void *arg)
-{
-    struct real_vcpu *v = arg;
-    guest_arrived(v);
-    v->sd->wl.desc->main(&v->sd->wl.args);
-    for (;;)
-        rb_block(&v->g);
-}
-
 /* ---- timer events (lock held) ---------------------------------------------------- */
 
-static void fire_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
+void real_fire_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
 {
     struct real *rl = real_of(s);
     struct real_vcpu *v = t->data;
@@ -522,7 +118,7 @@ static void ev_sample(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
 {
     struct real *rl = real_of(s);
     metrics_sample(&rl->m, now);
-    timer_set_on(rl, t, t->cpu, t->expires + rl->scn->sample);
+    real_timer_set_on(rl, t, t->cpu, t->expires + rl->scn->sample);
 }
 
 static void ev_end(struct scheduler *s, struct sched_timer *t, fv_ns_t now)
@@ -568,7 +164,7 @@ static void reschedule(struct real *rl, struct real_pcpu *pc, fv_ns_t now)
             metrics_run(&rl->m, d.next->id, now);
     }
     if (d.runtime >= 0)
-        timer_set_on(rl, &pc->slice, pc->cpu, now + d.runtime);
+        real_timer_set_on(rl, &pc->slice, pc->cpu, now + d.runtime);
     else
         core_timer_stop(rl, &pc->slice);
 }
@@ -684,7 +280,7 @@ static void *pcpu_thread(void *arg)
     struct real *rl = pc->rl;
     pin_to(engine_host_cpu(pc->cpu));
     pc->tid = (pid_t)syscall(SYS_gettid);
-    this_pcpu = pc;
+    real_this_pcpu = pc;
     fv_ctx_init_thread(&pc->sched_ctx);
     struct sigevent sev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = FV_SIG_TICK };
     sev._sigev_un._tid = pc->tid;
@@ -698,7 +294,7 @@ static void *pcpu_thread(void *arg)
     domtab_thread_offline();
     if (pc->timer_ok)
         timer_delete(pc->timer);
-    this_pcpu = NULL;
+    real_this_pcpu = NULL;
     return NULL;
 }
 
@@ -754,8 +350,8 @@ static int make_vcpus(struct real *rl)
             v->sd = &rl->scn->domains[d];
             v->dom_index = d;
             atomic_init(&v->pcpu, &rl->pcpu[u->cpu]);
-            fv_ctx_make(&v->ctx, slot + 4096, stack, vcpu_main, v);
-            sched_timer_init(&v->timer, fire_guest_timer, v, u->cpu);
+            fv_ctx_make(&v->ctx, slot + 4096, stack, real_vcpu_main, v);
+            sched_timer_init(&v->timer, real_fire_guest_timer, v, u->cpu);
         }
     }
     return 0;
@@ -842,15 +438,15 @@ static void real_free(struct real *rl)
 
 static int install_tick_handler(void)
 {
-    return engine_switching_handler(FV_SIG_TICK, on_tick);
+    return engine_switching_handler(FV_SIG_TICK, real_on_tick);
 }
 
 static void boot(struct real *rl)
 {
     sched_timer_init(&rl->end_timer, ev_end, NULL, 0);
     sched_timer_init(&rl->sample_timer, ev_sample, NULL, 0);
-    timer_set_on(rl, &rl->end_timer, 0, rl->scn->duration);
-    timer_set_on(rl, &rl->sample_timer, 0, rl->scn->sample);
+    real_timer_set_on(rl, &rl->end_timer, 0, rl->scn->duration);
+    real_timer_set_on(rl, &rl->sample_timer, 0, rl->scn->sample);
     fv_ns_t now = real_now(rl);
     for (int i = 0; i < rl->s->nr_units; i++) {
         metrics_boot(&rl->m, i, now);
