@@ -11,14 +11,6 @@
 #include "hv/engine.h"
 #include "scn_build.h"
 
-static void run_ok(const struct scenario *s, struct run_result *r, const struct engine_opts *o)
-{
-    char err[512] = "";
-    int rc = sim_run(s, o, r, err, sizeof(err));
-    if (rc)
-        fail_msg("sim_run: %d %s", rc, err);
-}
-
 /* A hog alone receives the whole pCPU, one work unit per chunk. */
 static void test_hog_alone_exact(void **st)
 {
@@ -26,7 +18,7 @@ static void test_hog_alone_exact(void **st)
     struct scenario *s = scn_build("credit", 1, FV_SEC(1));
     scn_build_dom(s, "hog", "cpu-hog");
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_true(r.complete);
     assert_int_equal(r.duration_ns, FV_SEC(1));
     assert_int_equal(r.doms[0].cpu_ns, FV_SEC(1));
@@ -48,7 +40,7 @@ static void test_preempted_compute_resumes(void **st)
     scn_build_set(scn_build_dom(s, "a", "cpu-hog"), "chunk", FV_MS(7));
     scn_build_set(scn_build_dom(s, "b", "cpu-hog"), "chunk", FV_MS(7));
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_int_equal(r.doms[0].cpu_ns + r.doms[1].cpu_ns, FV_SEC(10));
     for (int d = 0; d < 2; d++) {
         assert_true(r.doms[d].cpu_ns > FV_SEC(4));
@@ -67,7 +59,7 @@ static void test_periodic_alone(void **st)
     scn_build_set(d, "period", FV_MS(10));
     scn_build_set(d, "burst", FV_MS(1));
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_int_equal(r.doms[0].cpu_ns, FV_MS(100));
     assert_int_equal(r.doms[0].work_units, 100);
     assert_int_equal(r.doms[0].deadline_misses, 0);
@@ -90,7 +82,7 @@ static void test_starvation_detected(void **st)
     scn_build_dom(s, "owner", "cpu-hog");
     scn_build_dom(s, "starved", "cpu-hog");
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_int_equal(r.doms[0].cpu_ns, FV_SEC(2));
     assert_int_equal(r.doms[1].cpu_ns, 0);
     assert_int_equal(r.doms[0].starvation_events, 0);
@@ -109,7 +101,7 @@ static void test_idle_domain(void **st)
     scn_build_dom(s, "idle", "idle");
     scn_build_dom(s, "hog", "cpu-hog");
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_int_equal(r.doms[0].cpu_ns, 0);
     assert_true(r.doms[0].entitled_share == 0.0);
     assert_int_equal(r.doms[1].cpu_ns, FV_SEC(1));
@@ -141,7 +133,7 @@ static void test_stop_keeps_partial(void **st)
     struct stop_ctx c = { &flag, 0 };
     struct engine_opts o = { .sink = { stop_after_first_sample, &c }, .stop = &flag };
     struct run_result r;
-    run_ok(s, &r, &o);
+    tu_sim_ok(s, &r, &o);
     assert_false(r.complete);
     assert_true(r.duration_ns >= FV_MS(100) && r.duration_ns < FV_SEC(1));
     assert_int_equal(r.doms[0].cpu_ns, r.duration_ns);
@@ -181,9 +173,9 @@ static void test_determinism(void **st)
     (void)st;
     struct run_result r1, r2, r3;
     struct scenario *s1 = bursty_scenario(42), *s2 = bursty_scenario(42), *s3 = bursty_scenario(43);
-    run_ok(s1, &r1, NULL);
-    run_ok(s2, &r2, NULL);
-    run_ok(s3, &r3, NULL);
+    tu_sim_ok(s1, &r1, NULL);
+    tu_sim_ok(s2, &r2, NULL);
+    tu_sim_ok(s3, &r3, NULL);
     assert_true(same_result(&r1, &r2));
     assert_false(same_result(&r1, &r3));
     run_result_free(&r1);
@@ -208,7 +200,7 @@ static void test_evtchn_pingpong_exact(void **st)
     scn_build_set(v, "role", 1);
     scn_build_set(v, "peer", 1);
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     uint64_t want = (uint64_t)((FV_SEC(3) - FV_US(100)) / FV_US(2));
     assert_int_equal(r.doms[0].work_units, want);
     assert_int_equal(r.doms[1].work_units, want);

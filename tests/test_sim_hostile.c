@@ -24,14 +24,6 @@
 #define TSAN 0
 #endif
 
-static void run_ok(const struct scenario *s, struct run_result *r, const struct engine_opts *o)
-{
-    char err[512] = "";
-    int rc = sim_run(s, o, r, err, sizeof(err));
-    if (rc)
-        fail_msg("sim_run: %d %s", rc, err);
-}
-
 static void pin(struct scn_domain *d, int cpu)
 {
     d->pinned = true;
@@ -86,7 +78,7 @@ static void test_livelock_crashes_server(void **st)
     pin(srv, 0);
     pin(scn_build_dom(s, "hog", "cpu-hog"), 1);
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_true(r.complete);
     assert_int_equal(r.duration_ns, FV_SEC(1));
     assert_false(r.doms[0].crashed);
@@ -124,7 +116,7 @@ static void check_crashed_at_10ms(int mode, const char *why)
 {
     struct scenario *s = hostile(mode, FV_SEC(1));
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     assert_true(r.complete);
     assert_true(r.doms[0].crashed);
     assert_int_equal(r.doms[0].crashed_at_ns, FV_MS(10));
@@ -191,7 +183,7 @@ static void test_long_entry_crashed(void **st)
     s->domains[0].wl.desc = &slow_storm_desc;
     setenv("FV_WD_TICK_US", "1000", 1);
     struct run_result r;
-    run_ok(s, &r, NULL);
+    tu_sim_ok(s, &r, NULL);
     unsetenv("FV_WD_TICK_US");
     assert_true(r.doms[0].crashed);
     assert_int_equal(r.doms[0].crashed_at_ns, FV_MS(10));
@@ -234,7 +226,7 @@ static void test_stop_while_spinning(void **st)
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, stopper, NULL), 0);
     struct run_result r;
-    run_ok(s, &r, &o);
+    tu_sim_ok(s, &r, &o);
     double latency = tu_now() - stop_at;
     tu_join(t, TU_WAIT_S, "the thread that raises the stop flag");
     printf("stop latency with a spinning guest: %.3f s\n", latency);
@@ -267,7 +259,7 @@ static void test_stop_at_next_hypercall(void **st)
     stop_flag = 0;
     struct engine_opts o = { .stop = &stop_flag };
     struct run_result r;
-    run_ok(s, &r, &o);
+    tu_sim_ok(s, &r, &o);
     assert_false(r.complete);
     assert_int_equal(r.duration_ns, FV_MS(5));
     assert_false(r.doms[0].crashed);

@@ -20,10 +20,7 @@
 
 static void run_ok(const struct scenario *s, struct run_result *r)
 {
-    char err[512] = "";
-    int rc = sim_run(s, NULL, r, err, sizeof(err));
-    if (rc)
-        fail_msg("sim_run: %d %s", rc, err);
+    tu_sim_ok(s, r, NULL);
     assert_true(r->complete);
 }
 

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hv/engine.h"
+
 const char *tu_src(const char *rel)
 {
     static char buf[4096];
@@ -174,4 +176,12 @@ json_t *tu_summary(const char *dir)
         fail_msg("%s: %s", p, e.text);
     free(p);
     return j;
+}
+
+void tu_sim_ok(const struct scenario *s, struct run_result *r, const struct engine_opts *o)
+{
+    char err[512] = "";
+    int rc = sim_run(s, o, r, err, sizeof(err));
+    if (rc)
+        fail_msg("sim_run: %d %s", rc, err);
 }

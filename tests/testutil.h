@@ -28,6 +28,12 @@ char *tu_read(const char *path, size_t *len);
 /* Run a shell command, capture stdout+stderr into *out (malloc'd); return
  * the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
+/* Run s on the virtual-time engine (o may be NULL); fail the test with
+ * the engine's message if it refuses. */
+struct scenario;
+struct run_result;
+struct engine_opts;
+void tu_sim_ok(const struct scenario *s, struct run_result *r, const struct engine_opts *o);
 /* DIR/summary.json of a run, parsed (json_decref it); fails the test if it
  * is missing or not JSON. */
 struct json_t;
