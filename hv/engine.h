@@ -59,10 +59,21 @@ struct engine_evtchn {
 int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn,
                        evtchn_notify_fn notify, void *ctx);
 void engine_evtchn_fini(struct engine_evtchn *e);
-/* The scenario index of domain `domid` (ids are index + 1), or -1. */
+/* The scenario index of Domain-0, or -1 (a scenario built by hand, with
+ * dom0 left 0, has none unless that entry says it is Domain-0). */
+static inline int engine_dom0_index(const struct scenario *scn)
+{
+    int d = scn->dom0;
+    return d >= 0 && d < scn->nr_domains && scn->domains[d].is_dom0 ? d : -1;
+}
+/* The scenario index of domain `domid`, or -1: guests' ids are index + 1,
+ * Domain-0 (id 0) is the last entry when there is one. */
 static inline int engine_dom_index(const struct scenario *scn, int domid)
 {
-    return domid >= 1 && domid <= scn->nr_domains ? domid - 1 : -1;
+    int d0 = engine_dom0_index(scn);
+    if (domid == 0)
+        return d0;
+    return domid >= 1 && domid <= scn->nr_domains - (d0 >= 0) ? domid - 1 : -1;
 }
 /* The unit of vCPU `vcpu` of domain `domid` (untrusted values), or NULL. */
 struct sched_unit *engine_unit_of(const struct scheduler *s, const struct scenario *scn,

@@ -15,7 +15,9 @@ const char *const fv_fault_sites[] = {
     "sched",            /* the scheduler instance */
     "domains",          /* registering domains with the policy */
     "vcpus",            /* per-vCPU engine state */
-    "memory",           /* the real engine's domain memory */
+    "memory",           /* the host's table of domain memory (host.c) */
+    "gnttab",           /* a domain's grant table */
+    "netback",          /* the network backend */
     "evtchn",           /* event-channel tables */
     "results",          /* per-domain result entries */
     "metrics",          /* the metrics module */

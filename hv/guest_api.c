@@ -93,3 +93,31 @@ int guest_evtchn_poll(int port) { return ev(GEV_POLL, port, 0); }
 int guest_evtchn_mask(int port) { return ev(GEV_MASK, port, 0); }
 int guest_evtchn_unmask(int port) { return ev(GEV_UNMASK, port, 0); }
 int guest_evtchn_bind_vcpu(int port, int vcpu) { return ev(GEV_BIND_VCPU, port, vcpu); }
+
+/* ---- devices ---- */
+
+void *guest_io_area(uint64_t *size) { return guest_current->be->io_area(guest_current, size); }
+
+int guest_grant_access(int domid, const void *page, int readonly)
+{
+    return guest_current->be->grant(guest_current, domid, page, readonly);
+}
+
+int guest_grant_end(int ref) { return guest_current->be->grant_end(guest_current, ref); }
+
+int guest_net_addr(int domid, int vif, struct guest_net_addr *out)
+{
+    return guest_current->be->net_addr(guest_current, domid, vif, out);
+}
+
+int guest_vif_count(void) { return guest_current->be->vif_count(guest_current); }
+
+int guest_vif_connect(int vif, int tx_ref, int rx_ref, int port)
+{
+    return guest_current->be->vif_connect(guest_current, vif, tx_ref, rx_ref, port);
+}
+
+int guest_backend_poll(struct guest_backend_pass *out)
+{
+    return guest_current->be->backend_poll(guest_current, out);
+}

@@ -10,6 +10,8 @@
 #include "fvtime.h"
 
 struct guest_vcpu;
+struct guest_net_addr;
+struct guest_backend_pass;
 
 enum guest_evtchn_op {
     GEV_ALLOC_UNBOUND, GEV_BIND, GEV_SEND, GEV_CLOSE, GEV_POLL, GEV_MASK, GEV_UNMASK,
@@ -30,6 +32,14 @@ struct guest_backend {
     /* An event-channel hypercall: evtchn.c semantics, run with preemption
      * off; the engine's notify wakes the bound vCPU. */
     int (*evtchn)(struct guest_vcpu *v, enum guest_evtchn_op op, int a, int b);
+    /* Devices (host.c does the work; the engine runs it as a hypercall). */
+    void *(*io_area)(struct guest_vcpu *v, uint64_t *size);
+    int (*grant)(struct guest_vcpu *v, int domid, const void *page, int readonly);
+    int (*grant_end)(struct guest_vcpu *v, int ref);
+    int (*net_addr)(struct guest_vcpu *v, int domid, int vif, struct guest_net_addr *out);
+    int (*vif_count)(struct guest_vcpu *v);
+    int (*vif_connect)(struct guest_vcpu *v, int vif, int tx_ref, int rx_ref, int port);
+    int (*backend_poll)(struct guest_vcpu *v, struct guest_backend_pass *out);
     int virtual_time;
 };
 

@@ -173,6 +173,37 @@ static void fold_interval(struct metrics *m, fv_ns_t now)
     }
 }
 
+void metrics_set_net_source(struct metrics *m, metrics_net_fn fn, void *ctx)
+{
+    m->net_fn = fn;
+    m->net_ctx = ctx;
+}
+
+/* What a cumulative counter added since `*last`, moving `*last` on; a
+ * counter below the reference was restarted and counts from 0. */
+static uint64_t net_delta(uint64_t cur, uint64_t *last)
+{
+    uint64_t d = cur >= *last ? cur - *last : cur;
+    *last = cur;
+    return d;
+}
+
+/* Fill row's net columns from the source's reading of domain d. */
+static void net_sample(struct metrics *m, int d, struct timeline_row *row)
+{
+    struct dom_net cur;
+    memset(&cur, 0, sizeof(cur));
+    m->net_fn(m->net_ctx, d, &cur);
+    if (!cur.tx_pkts && !cur.rx_pkts && !cur.tx_bytes && !cur.rx_bytes && !cur.drops)
+        return;                     /* no reading: keep the reference */
+    struct mt_dom *md = &m->dom[d];
+    row->net_tx_pkts = net_delta(cur.tx_pkts, &md->net_tx_pkts);
+    row->net_rx_pkts = net_delta(cur.rx_pkts, &md->net_rx_pkts);
+    row->net_tx_bytes = net_delta(cur.tx_bytes, &md->net_tx_bytes);
+    row->net_rx_bytes = net_delta(cur.rx_bytes, &md->net_rx_bytes);
+    row->net_drops = net_delta(cur.drops, &md->net_drops);
+}
+
 void metrics_sample(struct metrics *m, fv_ns_t now)
 {
     fv_ns_t len = now - m->last_sample;
@@ -201,6 +232,8 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
             .wakeups = md->iv_wakeups,
         };
         md->work_at_last_sample = r->work_units;
+        if (m->net_fn)
+            net_sample(m, d, &m->rows[d]);
     }
     if (m->sink.rows)
         m->sink.rows(m->sink.ctx, m->rows, m->nr_doms);

@@ -10,6 +10,10 @@
  * and none is RUNNING; an episode longer than the threshold is a starvation
  * event, and its whole length counts in starved_ns.
  *
+ * Network: with a net source (metrics_set_net_source), each sample also
+ * reads every domain's cumulative vif counters and puts what changed since
+ * the previous sample into the timeline row.
+ *
  * Locking: none; the real engine serialises calls under its scheduler lock.
  */
 #ifndef FV_METRICS_H
@@ -37,7 +41,14 @@ struct mt_dom {
     fv_ns_t starve_since;       /* -1 when not starving */
     fv_ns_t iv_cpu, iv_runnable;
     uint64_t iv_wakeups, iv_work, work_at_last_sample;
+    /* net counters at the last sample that gave a reading */
+    uint64_t net_tx_pkts, net_rx_pkts, net_tx_bytes, net_rx_bytes, net_drops;
 };
+
+/* Reads domain dom_index's CUMULATIVE net counters into *out (which the
+ * caller zeroed) at this instant; must be safe to call from whichever
+ * thread calls metrics_sample. */
+typedef void (*metrics_net_fn)(void *ctx, int dom_index, struct dom_net *out);
 
 struct metrics {
     struct scheduler *s;        /* for entitlement */
@@ -50,6 +61,8 @@ struct metrics {
     struct timeline_sink sink;
     struct timeline_row *rows;  /* scratch, [nr_doms] */
     struct sched_demand *demand;/* scratch, [nr_doms] */
+    metrics_net_fn net_fn;      /* NULL: the net columns stay 0 */
+    void *net_ctx;
 };
 
 /* res[] must already hold names/ids and zeroed histograms (calloc); units are s->units (dom index = the
@@ -69,6 +82,15 @@ static inline void metrics_work(struct metrics *m, int vid, uint64_t n)
     int d = m->vcpu[vid].dom;
     m->res[d].work_units += n;
 }
+
+/* From now on, metrics_sample calls fn(ctx, d, &out) for every domain d
+ * and puts the per-interval deltas of tx_pkts, rx_pkts, tx_bytes,
+ * rx_bytes and drops into the rows' net_* fields. Counters start from 0
+ * (set it before the first packet). An all-zero answer means "no traffic
+ * to report" (a domain without vifs, or not readable now): the row gets 0
+ * and the previous reading stays the reference. A counter that went down
+ * (restarted) counts from 0 again. fn NULL removes the source. */
+void metrics_set_net_source(struct metrics *m, metrics_net_fn fn, void *ctx);
 
 /* Close the interval [last_sample, now): entitlement, timeline rows. */
 void metrics_sample(struct metrics *m, fv_ns_t now);

@@ -45,6 +45,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "../workloads/guest.h"
 #include "domtab.h"
 #include "schedule.h"
 
@@ -176,7 +177,7 @@ static void preempt_point(struct real_vcpu *v)
 static void rb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
 {
     struct real_vcpu *v = rv(g);
-    const struct real_dom *d = &v->rl->dom[v->dom_index];
+    const struct host_dom *d = &v->rl->h.dom[v->dom_index];
     if (wss > d->guest_size)
         wss = d->guest_size;
     volatile uint64_t *mem = (volatile uint64_t *)d->guest;
@@ -201,7 +202,7 @@ static void rb_block(struct guest_vcpu *g)
 {
     struct real_vcpu *v = rv(g);
     hc_enter(v);
-    if (v->pending || evtchn_pending_any(&v->rl->ev.tab, g->domid, g->vcpuid) == 1) {
+    if (v->pending || evtchn_pending_any(&v->rl->h.ev.tab, g->domid, g->vcpuid) == 1) {
         v->pending = false;
         hc_exit(v);
         return;
@@ -257,7 +258,7 @@ static void rb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
 static int rb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
 {
     struct real_vcpu *v = rv(g);
-    const struct real_dom *d = &v->rl->dom[v->dom_index];
+    const struct host_dom *d = &v->rl->h.dom[v->dom_index];
     if (!engine_range_ok(buf, len, d->mem, d->mem_size))
         return -EFAULT;
     struct real *rl = hc_enter(v);
@@ -273,7 +274,76 @@ static int rb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b
 {
     struct real_vcpu *v = rv(g);
     atomic_store(&v->in_guest, 0);
-    int rc = engine_evtchn_op(&v->rl->ev, g->domid, op, a, b);
+    int rc = engine_evtchn_op(&v->rl->h.ev, g->domid, op, a, b);
+    guest_arrived(v);
+    return rc;
+}
+
+/* Devices: host.c takes its own locks (grant tables, netback) and may send
+ * events, whose notify takes the scheduler lock: preemption off, no lock. */
+static void *rb_io_area(struct guest_vcpu *g, uint64_t *size)
+{
+    struct real_vcpu *v = rv(g);
+    atomic_store(&v->in_guest, 0);
+    void *p = host_io_area(&v->rl->h, v->dom_index, size);
+    guest_arrived(v);
+    return p;
+}
+
+static int rb_grant(struct guest_vcpu *g, int domid, const void *page, int readonly)
+{
+    struct real_vcpu *v = rv(g);
+    atomic_store(&v->in_guest, 0);
+    int rc = host_grant(&v->rl->h, v->dom_index, domid, page, readonly);
+    guest_arrived(v);
+    return rc;
+}
+
+static int rb_grant_end(struct guest_vcpu *g, int ref)
+{
+    struct real_vcpu *v = rv(g);
+    atomic_store(&v->in_guest, 0);
+    int rc = host_grant_end(&v->rl->h, v->dom_index, ref);
+    guest_arrived(v);
+    return rc;
+}
+
+static int rb_net_addr(struct guest_vcpu *g, int domid, int vif, struct guest_net_addr *out)
+{
+    struct real_vcpu *v = rv(g);
+    const struct host_dom *d = &v->rl->h.dom[v->dom_index];
+    if (!engine_range_ok(out, sizeof(*out), d->mem, d->mem_size))
+        return -EFAULT;
+    atomic_store(&v->in_guest, 0);
+    int rc = host_net_addr(&v->rl->h, domid, vif, out);
+    guest_arrived(v);
+    return rc;
+}
+
+static int rb_vif_count(struct guest_vcpu *g)
+{
+    return host_vif_count(&rv(g)->rl->h, rv(g)->dom_index);
+}
+
+static int rb_vif_connect(struct guest_vcpu *g, int vif, int tx_ref, int rx_ref, int port)
+{
+    struct real_vcpu *v = rv(g);
+    atomic_store(&v->in_guest, 0);
+    int rc = host_vif_connect(&v->rl->h, v->dom_index, vif, tx_ref, rx_ref, port);
+    guest_arrived(v);
+    return rc;
+}
+
+/* Domain 0's backend pass runs here, with preemption off: DPDK calls keep
+ * per-thread state (the lcore id) and must not move threads midway. */
+static int rb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
+{
+    struct real_vcpu *v = rv(g);
+    const struct host_dom *d = &v->rl->h.dom[v->dom_index];
+    if (!engine_range_ok(out, sizeof(*out), d->mem, d->mem_size))
+        return -EFAULT;
+    atomic_store(&v->in_guest, 0);
+    int rc = host_backend_poll(&v->rl->h, v->dom_index, out);
     guest_arrived(v);
     return rc;
 }
@@ -301,6 +371,8 @@ const struct guest_backend real_backend = {
     .block = rb_block, .yield = rb_yield, .set_timer = rb_set_timer, .now = rb_now,
     .work_units = rb_work_units, .deadline_miss = rb_deadline_miss,
     .latency_sample = rb_latency_sample, .evtchn = rb_evtchn, .virtual_time = 0,
+    .io_area = rb_io_area, .grant = rb_grant, .grant_end = rb_grant_end, .net_addr = rb_net_addr,
+    .vif_count = rb_vif_count, .vif_connect = rb_vif_connect, .backend_poll = rb_backend_poll,
 };
 
 void real_vcpu_main(void *arg)

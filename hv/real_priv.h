@@ -1,5 +1,6 @@
 /* real_priv.h — what the real engine's files share (real.c: pCPU loop,
- * timers, set-up; real_guest.c: guest context, preemption, hypercalls).
+ * timers; real_setup.c: building, running and tearing down a run;
+ * real_guest.c: guest context, preemption, hypercalls).
  * Locking and preemption rules are at the top of those two files.
  */
 #ifndef FV_REAL_PRIV_H
@@ -16,6 +17,7 @@
 #include "engine.h"
 #include "evq.h"
 #include "guest_api.h"
+#include "host.h"
 #include "metrics.h"
 
 #define FV_SIG_TICK (SIGRTMIN + 1)
@@ -54,13 +56,6 @@ struct real_vcpu {
     struct sched_timer timer;               /* the guest's one-shot timer */
 };
 
-/* A domain's memory: [shared-info page][guest memory ...][guard][stack]... */
-struct real_dom {
-    char *mem;                              /* all of it */
-    uint64_t mem_size, guest_size;          /* all / the guest memory (wss) */
-    char *guest;                            /* mem + one page */
-};
-
 struct real_pcpu {
     int cpu;
     struct real *rl;
@@ -88,11 +83,11 @@ struct real {
     int nr_pcpus;
     struct real_pcpu *pcpu;
     struct real_vcpu *vcpu;                 /* by unit id */
-    struct real_dom *dom;                   /* by domain index */
     struct metrics m;
     struct dom_result *res;
     struct sched_timer sample_timer, end_timer;
-    struct engine_evtchn ev;
+    struct host h;                          /* domains' memory, event channels, devices */
+    bool host_built;
     fv_ns_t end_time;
     bool done;
     bool oom;
@@ -126,6 +121,17 @@ static inline struct timespec abs_ts(const struct real *rl, fv_ns_t t)
 
 static inline struct real *real_of(struct scheduler *s) { return s->core_ctx; }
 
+/* real.c: the pCPU side. */
+extern const struct sched_core_ops real_core_ops;
+/* The pCPU thread's body (arg: its struct real_pcpu). */
+void *real_pcpu_thread(void *arg);
+/* (lock held) Make pCPU cpu look at its state: a signal, or its condition
+ * variable when it idles. */
+void real_kick(struct real *rl, int cpu);
+/* Timer events (lock held): a slice ends, a timeline sample, the end. */
+void real_ev_slice(struct scheduler *s, struct sched_timer *t, fv_ns_t now);
+void real_ev_sample(struct scheduler *s, struct sched_timer *t, fv_ns_t now);
+void real_ev_end(struct scheduler *s, struct sched_timer *t, fv_ns_t now);
 /* real.c (lock held): arm timer t on pCPU cpu at `when`, kicking it. */
 void real_timer_set_on(struct real *rl, struct sched_timer *t, int cpu, fv_ns_t when);
 /* real.c (lock held): a vCPU's one-shot timer fired. */

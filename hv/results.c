@@ -29,7 +29,10 @@
 #define FV_VERSION "0.1.0"
 #endif
 
-#define TIMELINE_HEADER "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups\n"
+/* Columns are only ever appended: scripts and `fairvisor plot` find them
+ * by position, and read files from before the net_* columns too. */
+#define TIMELINE_HEADER "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units," \
+                        "wakeups,net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops\n"
 #define TABLE_MAX_ROWS 20
 
 /* A file being written under its temporary name. */
@@ -330,9 +333,12 @@ static void timeline_rows(void *ctx, const struct timeline_row *rows, int n)
             continue;               /* not a domain of this scenario: nothing to name it by */
         fmt_seconds(t, sizeof(t), row->t1);
         csv_name(name, sizeof(name), r->scn->domains[row->dom_index].name);
-        if (fprintf(r->tl.f, "%s,%s,%" PRId64 ",%.6f,%.6f,%" PRId64 ",%" PRIu64 ",%" PRIu64 "\n",
+        if (fprintf(r->tl.f, "%s,%s,%" PRId64 ",%.6f,%.6f,%" PRId64 ",%" PRIu64 ",%" PRIu64
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
                     t, name, (int64_t)row->cpu_ns, row->cpu_share, row->entitled_share,
-                    (int64_t)row->runnable_ns, row->work_units, row->wakeups) < 0 && !r->tl_err)
+                    (int64_t)row->runnable_ns, row->work_units, row->wakeups, row->net_tx_pkts,
+                    row->net_rx_pkts, row->net_tx_bytes, row->net_rx_bytes, row->net_drops) < 0
+            && !r->tl_err)
             r->tl_err = errno ? -errno : -EIO;
     }
 }
@@ -384,12 +390,35 @@ static json_t *json_zero_pct(void)
                      "max", (json_int_t)0);
 }
 
-static json_t *json_net(void)
+static const char *const net_drop_names[RUN_NET_DROP_CAUSES] = {
+    "no_rx_buffer", "no_dest", "port_full", "no_buffer", "disconnected", "spoofed",
+};
+
+/* `net`: netback's counters for the domain's vifs; the round-trip latency
+ * is what its workload sampled (net-echo). Additions to DESIGN's fields:
+ * drops by cause, and the vifs netback disconnected with the first reason. */
+static json_t *json_net(const struct dom_result *d)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "tx_pkts", (json_int_t)0,
-                     "rx_pkts", (json_int_t)0, "tx_bytes", (json_int_t)0,
-                     "rx_bytes", (json_int_t)0, "drops", (json_int_t)0,
-                     "latency_ns", json_zero_pct());
+    const struct dom_net *n = &d->net;
+    json_t *j = json_pack("{s:I, s:I, s:I, s:I, s:I, s:o}", "tx_pkts", (json_int_t)n->tx_pkts,
+                          "rx_pkts", (json_int_t)n->rx_pkts, "tx_bytes", (json_int_t)n->tx_bytes,
+                          "rx_bytes", (json_int_t)n->rx_bytes, "drops", (json_int_t)n->drops,
+                          "latency_ns", n->present ? json_pct(&d->app_latency) : json_zero_pct());
+    if (!j || !n->present)
+        return j;
+    json_t *by = json_object();
+    int bad = !by;
+    for (int k = 0; by && k < RUN_NET_DROP_CAUSES; k++)
+        bad |= json_object_set_new(by, net_drop_names[k], json_integer((json_int_t)n->drops_by[k]));
+    bad |= json_object_set_new(j, "drops_by_cause", by);
+    bad |= json_object_set_new(j, "disconnects", json_integer((json_int_t)n->disconnects));
+    if (n->disconnects)
+        bad |= json_object_set_new(j, "disconnect_reason", json_string(n->disconnect_reason));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static json_t *json_blk(void)
@@ -411,7 +440,7 @@ static json_t *json_domain_base(const struct dom_result *d)
         "starved_ns", (json_int_t)d->starved_ns,
         "starvation_events", (json_int_t)d->starvation_events,
         "backend_cpu_ns", (json_int_t)d->backend_cpu_ns,
-        "net", json_net(), "blk", json_blk(),
+        "net", json_net(d), "blk", json_blk(),
         /* additions to the DESIGN fields */
         "cap", (json_int_t)d->cap, "app_latency_ns", json_pct(&d->app_latency),
         "entitled_ns", (json_int_t)d->entitled_ns, "runnable_ns", (json_int_t)d->runnable_ns,
@@ -531,36 +560,50 @@ int results_write_summary(const char *dir, const struct run_result *rr)
     return err;
 }
 
-/* ---- wakeup-latency.csv --------------------------------------------------------- */
+/* ---- wakeup-latency.csv, app-latency.csv -------------------------------------- */
 
-static void write_cdf(FILE *f, const struct dom_result *d)
+/* One CDF point per non-empty bucket of h (a histogram of d): its upper
+ * edge (the maximum for the last one) and the fraction of samples up to it. */
+static void write_cdf(FILE *f, const struct dom_result *d, const struct fv_hist *h)
 {
     char name[sizeof(d->name)];
     csv_name(name, sizeof(name), d->name);
     uint64_t cum = 0;
-    for (int b = 0; b < FV_HIST_BUCKETS && cum < d->wakeup.count; b++) {
-        if (!d->wakeup.b[b])
+    for (int b = 0; b < FV_HIST_BUCKETS && cum < h->count; b++) {
+        if (!h->b[b])
             continue;
-        cum += d->wakeup.b[b];
+        cum += h->b[b];
         uint64_t hi = hist_bucket_hi(b);
-        fprintf(f, "%s,%" PRIu64 ",%.6f\n", name, hi < d->wakeup.max ? hi : d->wakeup.max,
-                (double)cum / (double)d->wakeup.count);
+        fprintf(f, "%s,%" PRIu64 ",%.6f\n", name, hi < h->max ? hi : h->max,
+                (double)cum / (double)h->count);
     }
 }
 
-/* Write wakeup-latency.csv into dir: per domain with samples, one CDF point
- * per non-empty histogram bucket. */
-int results_write_wakeup_csv(const char *dir, const struct run_result *rr)
+/* dir/file: domain,latency_ns,cdf for every domain whose wake-up (or with
+ * `app`, application) latency histogram has samples. */
+static int write_cdf_csv(const char *dir, const char *file, const struct run_result *rr, bool app)
 {
     struct afile af;
-    int err = afile_open(&af, dir, "wakeup-latency.csv");
+    int err = afile_open(&af, dir, file);
     if (err)
         return err;
     fputs("domain,latency_ns,cdf\n", af.f);
-    for (int i = 0; i < rr->nr_doms; i++)
-        if (rr->doms[i].wakeup.count)
-            write_cdf(af.f, &rr->doms[i]);
+    for (int i = 0; i < rr->nr_doms; i++) {
+        const struct fv_hist *h = app ? &rr->doms[i].app_latency : &rr->doms[i].wakeup;
+        if (h->count)
+            write_cdf(af.f, &rr->doms[i], h);
+    }
     return afile_commit(&af);   /* reports any write error (ferror) */
+}
+
+int results_write_wakeup_csv(const char *dir, const struct run_result *rr)
+{
+    return write_cdf_csv(dir, "wakeup-latency.csv", rr, false);
+}
+
+int results_write_app_latency_csv(const char *dir, const struct run_result *rr)
+{
+    return write_cdf_csv(dir, "app-latency.csv", rr, true);
 }
 
 /* ---- finish / close ---------------------------------------------------------- */
@@ -570,8 +613,9 @@ int results_finish(struct results *r, const struct run_result *rr)
     /* Each file is attempted even if an earlier one failed: keep what we can. */
     int err = results_write_summary(r->dir, rr);
     int e2 = results_write_wakeup_csv(r->dir, rr);
-    int e3 = close_timeline(r);
-    return err ? err : e2 ? e2 : e3;
+    int e3 = results_write_app_latency_csv(r->dir, rr);
+    int e4 = close_timeline(r);
+    return err ? err : e2 ? e2 : e3 ? e3 : e4;
 }
 
 void results_discard(struct results *r)
@@ -631,6 +675,29 @@ static void print_row(FILE *f, const struct dom_result *d, int w)
             d->work_units, d->deadline_misses, d->starvation_events);
 }
 
+/* The network half of the table, for domains with vifs (and Domain-0). */
+static void print_net(const struct run_result *rr, FILE *f, int rows, int w)
+{
+    bool any = false;
+    for (int i = 0; i < rows && !any; i++)
+        any = rr->doms[i].net.present;
+    if (!any)
+        return;
+    fprintf(f, "%-*s  %10s  %10s  %10s  %10s  %8s  %16s  %13s\n", w, "network", "tx pkts",
+            "rx pkts", "tx MB", "rx MB", "drops", "backend cpu (ms)", "rtt p99 (ms)");
+    for (int i = 0; i < rows; i++) {
+        const struct dom_result *d = &rr->doms[i];
+        if (!d->net.present)
+            continue;
+        fprintf(f, "%-*s  %10" PRIu64 "  %10" PRIu64 "  %10.2f  %10.2f  %8" PRIu64 "  %16.3f  %13.3f\n",
+                w, d->name, d->net.tx_pkts, d->net.rx_pkts, (double)d->net.tx_bytes / 1e6,
+                (double)d->net.rx_bytes / 1e6, d->net.drops, ms(d->backend_cpu_ns),
+                ms(hist_quantile(&d->app_latency, 0.99)));
+        if (d->net.disconnects)
+            fprintf(f, "DISCONNECTED: %s %s\n", d->name, d->net.disconnect_reason);
+    }
+}
+
 void results_print_table(const struct run_result *rr, FILE *f)
 {
     const struct scenario *s = rr->scn;
@@ -654,6 +721,7 @@ void results_print_table(const struct run_result *rr, FILE *f)
             fprintf(f, "CRASHED: %s at %s: %s\n", rr->doms[i].name,
                     fv_fmt_ns(rr->doms[i].crashed_at_ns, t, sizeof(t)), rr->doms[i].crash_reason);
         }
+    print_net(rr, f, rows, w);
     if (!rr->complete)
         fprintf(f, "INTERRUPTED: partial results\n");
 }

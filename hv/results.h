@@ -1,9 +1,12 @@
 /* results.h — a run's results directory (DESIGN §7):
  *   scenario.yaml  the fully resolved scenario
  *   summary.json   the figures (field names are an interface: add, never rename)
- *   timeline.csv   one row per domain per sampling interval
+ *   timeline.csv   one row per domain per sampling interval (CPU, work, and
+ *                  the domain's network traffic in the net_* columns)
  *   wakeup-latency.csv  per-domain wake-up latency CDF points (for plots)
- *   plots/         gnuplot PNG + SVG
+ *   app-latency.csv     the same for the latencies the guests sampled
+ *                  (net-echo: UDP round trips), same columns
+ *   plots/         gnuplot PNG + SVG (and the data of derived graphs)
  * Every file is written to a temporary name and renamed, so a crash never
  * leaves a half-written file behind.
  */
@@ -30,8 +33,8 @@ const char *results_dir(const struct results *r);
  * engine calls it from one thread at a time). Rows whose dom_index is not a
  * domain of the scenario are dropped. */
 struct timeline_sink results_timeline_sink(struct results *r);
-/* Write summary.json and wakeup-latency.csv, close timeline.csv (renaming
- * every file into place). Returns 0 or -errno. */
+/* Write summary.json, wakeup-latency.csv and app-latency.csv, close
+ * timeline.csv (renaming every file into place). Returns 0 or -errno. */
 int results_finish(struct results *r, const struct run_result *rr);
 void results_close(struct results *r);
 /* For a run that never started (its set-up failed): remove what
@@ -41,7 +44,13 @@ void results_discard(struct results *r);
 /* The one-screen summary table, one row per domain, units in headers. */
 void results_print_table(const struct run_result *rr, FILE *f);
 
-/* Draw the graphs of a results directory with gnuplot. Returns 0, 1 if
+/* Draw the graphs of a results directory with gnuplot: cpu-share and
+ * wakeup-latency-cdf always; when the timeline has network traffic (a
+ * non-zero net_* column) also net-throughput (from plots/net-throughput.csv,
+ * derived from timeline.csv here: t_s,domain,rx_mbit_s,tx_mbit_s for the
+ * domains drawn) and net-rtt-cdf (from app-latency.csv, for the domains that
+ * had traffic). A timeline.csv from before the net columns draws no network
+ * graphs. Returns 0, 1 if
  * gnuplot is absent (graphs skipped; says so on `log`), or -errno. On
  * failure `why` (if not NULL) gets one line saying which graph failed and
  * why, in gnuplot's own words when gnuplot failed:
@@ -68,7 +77,7 @@ struct results_doms {
     int nslot;
 };
 
-#define RESULTS_CSV_MAX_COLS 8
+#define RESULTS_CSV_MAX_COLS 16
 
 /* Read a results CSV from f: the first line is the header and skipped; the
  * fields of a row are split on ',' without quoting (results.c writes names
@@ -88,10 +97,12 @@ void results_doms_free(struct results_doms *ds);
 /* Write `len` bytes to dir/name atomically (temp file + fsync + rename). */
 int results_write_atomic(const char *dir, const char *name, const char *data, size_t len);
 
-/* The two files results_finish writes, separately (for tools and tests that
- * have a run_result but no open results): dir/summary.json and
- * dir/wakeup-latency.csv, each atomically. Return 0 or -errno. */
+/* The files results_finish writes, separately (for tools and tests that
+ * have a run_result but no open results): dir/summary.json,
+ * dir/wakeup-latency.csv and dir/app-latency.csv, each atomically. Return 0
+ * or -errno. */
 int results_write_summary(const char *dir, const struct run_result *rr);
 int results_write_wakeup_csv(const char *dir, const struct run_result *rr);
+int results_write_app_latency_csv(const char *dir, const struct run_result *rr);
 
 #endif

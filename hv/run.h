@@ -12,6 +12,20 @@
 
 struct scenario;
 
+/* Network figures of a domain with vifs (summary.json's `net`), from
+ * netback's per-vif counters. Drops by cause, in netback's order
+ * (nb_drop_names): no_rx_buffer, no_dest, port_full, no_buffer,
+ * disconnected, spoofed. */
+#define RUN_NET_DROP_CAUSES 6
+struct dom_net {
+    bool present;                   /* the domain has a vif (or is Domain-0) */
+    uint64_t tx_pkts, rx_pkts, tx_bytes, rx_bytes;
+    uint64_t drops;
+    uint64_t drops_by[RUN_NET_DROP_CAUSES];
+    uint64_t disconnects;           /* vifs netback disconnected */
+    char disconnect_reason[200];    /* the first one's reason */
+};
+
 struct dom_result {
     char name[64];
     int id;
@@ -36,6 +50,7 @@ struct dom_result {
     fv_ns_t crashed_at_ns;          /* when, in run time */
     char crash_reason[224];         /* what it did */
     uint64_t mem_resident_bytes;    /* real engine: guest memory it touched (resident pages) */
+    struct dom_net net;
 };
 
 struct run_result {
@@ -67,6 +82,10 @@ struct timeline_row {
     fv_ns_t runnable_ns;
     uint64_t work_units;
     uint64_t wakeups;
+    /* The domain's vif traffic over the interval (deltas of struct dom_net's
+     * counters; 0 without a net source: metrics_set_net_source). */
+    uint64_t net_tx_pkts, net_rx_pkts, net_tx_bytes, net_rx_bytes;
+    uint64_t net_drops;
 };
 
 /* Receives timeline rows as the run goes (NULL: discard). */

@@ -9,8 +9,9 @@
  *
  * The flow: read the text, load the one document, apply the overrides,
  * then walk the tables (top level here; sched and domains in
- * scenario_domains.c), then resolve arinc653 windows and let the policy check
- * what it was given. Everything is left zeroed on error.
+ * scenario_domains.c), then the network (scenario_net.c: netback, vifs,
+ * Domain-0), then resolve arinc653 windows (which may name Domain-0) and let
+ * the policy check what it was given. Everything is left zeroed on error.
  */
 #include "scenario_priv.h"
 
@@ -496,7 +497,9 @@ static const struct scn_field top_fields[] = {
     { .name = "sched", .type = SCN_T_CUSTOM, .parse = scn_parse_sched },
     { .name = "domains", .type = SCN_T_CUSTOM, .parse = scn_parse_domains,
       .absent = scn_missing, .hint = "domains: with a list of domains, each - name: NAME" },
-    { .name = "netback", .type = SCN_T_LATER },
+    /* Read once the domains and their vifs are known (scn_net_finish). */
+    { .name = "netback", .type = SCN_T_CUSTOM, .parse = scn_note_netback },
+    { .name = "dom0", .type = SCN_T_CUSTOM, .parse = scn_note_dom0 },
     { .name = "blkback", .type = SCN_T_LATER },
 };
 
@@ -600,6 +603,8 @@ static int build(struct scn_ctx *c)
     if (!c->s->policy)
         return scn_fail(c, 0, "policy credit is not built in (expected the default policy)");
     int rc = scn_parse_mapping(c, &top, c->root, c->s);
+    if (rc == 0)
+        rc = scn_net_finish(c);
     if (rc == 0)
         rc = scn_parse_windows(c);
     if (rc == 0)
@@ -718,6 +723,8 @@ int scenario_load(const char *path, const char *const *sets, int nsets,
 
 void scenario_free(struct scenario *s)
 {
+    for (int i = 0; s->domains && i < s->nr_domains; i++)
+        free(s->domains[i].vifs);
     free(s->domains);
     memset(s, 0, sizeof(*s));
 }

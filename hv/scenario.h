@@ -52,6 +52,35 @@ struct scn_workload {
     struct wl_args args;                /* every parameter, defaults filled */
 };
 
+/* A virtual NIC (DESIGN §5: `vifs: [{ mac, ip, weight, rate }]`). A domain
+ * whose workload uses the network gets one vif by default. */
+#define SCN_MAX_VIFS 8                  /* per domain */
+struct scn_vif {
+    uint8_t mac[6];                     /* `auto`: 00:16:3e (Xen's OUI) + domain id + index */
+    uint32_t ip;                        /* host byte order; `auto`: 198.18.0.2 upwards */
+    uint8_t prefix;                     /* 1..32; default 24 */
+    uint32_t weight;                    /* default 256 (netback fairness, later) */
+    uint64_t rate_bytes;                /* credit per interval; 0 = unlimited */
+    fv_ns_t rate_interval;              /* default 50 ms */
+};
+
+/* The network backend (`netback:`). port is SCN_NB_NONE when no domain has
+ * a vif: then there is no Domain-0 either. */
+enum scn_nb_port { SCN_NB_NONE = 0, SCN_NB_RING, SCN_NB_TAP, SCN_NB_NULL };
+enum scn_nb_cpu { SCN_NB_DOM0 = 0, SCN_NB_DEDICATED };
+struct scn_netback {
+    enum scn_nb_port port;              /* default ring when any vif exists */
+    enum scn_nb_cpu cpu;                /* default dom0 */
+    char tap_name[16];                  /* `tap: { name }`, default "fv0" */
+    uint32_t tap_ip;                    /* `tap: { address }`, default 198.18.0.1/24 */
+    uint8_t tap_prefix;
+    fv_ns_t poll;                       /* dom0: how often an idle netback looks at the port for RX; default 100us */
+    /* The virtual-time engine's cost model of netback's CPU (`cost:`):
+     * per packet, per burst (of up to 32) and per event handled, per KiB
+     * copied, and per notification sent to a guest (waking it). */
+    fv_ns_t cost_packet, cost_burst, cost_kib, cost_notify;
+};
+
 struct scn_domain {
     char name[SCN_NAME_MAX];            /* after `count` expansion: NAME-0, NAME-1, ... */
     int id;                             /* 1.. in file order (0 is the control domain) */
@@ -61,6 +90,9 @@ struct scn_domain {
     fv_cpumask_t pin;                   /* when pinned; pCPUs < scenario pcpus */
     struct sched_dom_params sp;         /* weight, cap, period, budget, extratime */
     struct scn_workload wl;
+    int nr_vifs;
+    struct scn_vif *vifs;               /* nr_vifs of them */
+    bool is_dom0;                       /* the control domain the loader added */
 };
 
 struct scenario {
@@ -75,8 +107,14 @@ struct scenario {
     fv_ns_t starvation_threshold;       /* `starvation: { threshold: }`, default 100 ms */
     const struct sched_ops *policy;     /* `sched: { policy: }`, default credit */
     struct sched_global_params gp;      /* policy defaults filled */
-    int nr_domains;                     /* after count expansion */
+    int nr_domains;                     /* after count expansion, Domain-0 included */
     struct scn_domain *domains;
+    /* Domain-0 (id 0, "Domain-0") is added as the LAST entry of domains when
+     * any domain has a vif: it runs netback. dom0 is its index, or -1;
+     * nr_guests counts the others (ids 1..nr_guests, indexes 0..nr_guests-1). */
+    int dom0;
+    int nr_guests;
+    struct scn_netback netback;
 };
 
 /* Load `path`, apply overrides sets[0..nsets-1] ("key.path=value"; a path

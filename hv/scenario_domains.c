@@ -195,12 +195,6 @@ int scn_parse_windows(struct scn_ctx *c)
 
 /* ---- workloads ------------------------------------------------------------ */
 
-/* A domain entry before count expansion. */
-struct dom_tmpl {
-    struct scn_domain d;
-    int64_t count;          /* 0: no count key */
-};
-
 static int kind_error(struct scn_ctx *c, int node, const char *v)
 {
     char list[256] = "";
@@ -257,7 +251,7 @@ static int workload_fields(struct scn_ctx *c, int node, const struct workload_de
                             p->name);
         fields[(*n)++] = (struct scn_field){
             .name = p->name, .type = peer ? SCN_T_CUSTOM : types[p->kind],
-            .off = offsetof(struct dom_tmpl, d.wl.args.v) + (size_t)i * sizeof(int64_t),
+            .off = offsetof(struct scn_dom_tmpl, d.wl.args.v) + (size_t)i * sizeof(int64_t),
             .size = sizeof(int64_t), .min = p->min, .max = p->max, .choices = p->choices,
             .parse = peer ? parse_peer_text : NULL,
         };
@@ -268,7 +262,7 @@ static int workload_fields(struct scn_ctx *c, int node, const struct workload_de
 static int parse_workload(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
     (void)f;
-    struct dom_tmpl *t = obj;
+    struct scn_dom_tmpl *t = obj;
     yaml_node_t *n = scn_node(c, node);
     if (n->type == YAML_SEQUENCE_NODE)
         return scn_fail(c, node, "workload is a list (expected workload: { kind: NAME, ... })");
@@ -299,7 +293,7 @@ static int parse_workload(struct scn_ctx *c, const struct scn_field *f, int node
 static int default_workload(struct scn_ctx *c, const struct scn_field *f, int map, void *obj)
 {
     (void)f;
-    struct dom_tmpl *t = obj;
+    struct scn_dom_tmpl *t = obj;
     const struct workload_desc *idle = workload_find("idle");
     if (!idle)
         return scn_fail(c, map, "workload idle is not built in (expected the default workload)");
@@ -311,13 +305,13 @@ static int default_workload(struct scn_ctx *c, const struct scn_field *f, int ma
 
 static int parse_dom_name(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
-    struct dom_tmpl *t = obj;
+    struct scn_dom_tmpl *t = obj;
     const char *v;
     int rc = scn_scalar(c, node, f->name, "a name of letters, digits, _ . or -", &v);
     return rc ? rc : scn_copy_name(c, node, "name", v, t->d.name, sizeof(t->d.name));
 }
 
-static int pin_one(struct scn_ctx *c, int node, struct dom_tmpl *t)
+static int pin_one(struct scn_ctx *c, int node, struct scn_dom_tmpl *t)
 {
     struct scn_field cpu = { .name = "pin", .type = SCN_T_INT, .off = 0, .size = sizeof(int64_t),
                              .min = 0, .max = c->s->pcpus - 1 };
@@ -331,7 +325,7 @@ static int pin_one(struct scn_ctx *c, int node, struct dom_tmpl *t)
 static int parse_pin(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
     (void)f;
-    struct dom_tmpl *t = obj;
+    struct scn_dom_tmpl *t = obj;
     yaml_node_t *n = scn_node(c, node);
     t->d.pinned = true;
     cpumask_clear_all(&t->d.pin);
@@ -354,26 +348,28 @@ static int parse_pin(struct scn_ctx *c, const struct scn_field *f, int node, voi
 static const struct scn_field dom_base[] = {
     { .name = "name", .type = SCN_T_CUSTOM, .parse = parse_dom_name, .absent = scn_missing,
       .hint = "name: NAME in every domain" },
-    { .name = "count", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, count), .min = 1,
+    { .name = "count", .type = SCN_T_INT, SCN_FLD(struct scn_dom_tmpl, count), .min = 1,
       .max = INT64_MAX },
-    { .name = "vcpus", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.vcpus), .min = 1,
+    { .name = "vcpus", .type = SCN_T_INT, SCN_FLD(struct scn_dom_tmpl, d.vcpus), .min = 1,
       .max = SCN_MAX_VCPUS },
-    { .name = "memory", .type = SCN_T_SIZE, SCN_FLD(struct dom_tmpl, d.memory), .min = 1 << 20,
+    { .name = "memory", .type = SCN_T_SIZE, SCN_FLD(struct scn_dom_tmpl, d.memory), .min = 1 << 20,
       .max = INT64_MAX },
     { .name = "pin", .type = SCN_T_CUSTOM, .parse = parse_pin },
-    { .name = "weight", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.sp.weight),
+    { .name = "weight", .type = SCN_T_INT, SCN_FLD(struct scn_dom_tmpl, d.sp.weight),
       .min = SCHED_MIN_WEIGHT, .max = SCHED_MAX_WEIGHT },
     /* cap <= 100 x vcpus is checked once vcpus is known (check_spans). */
-    { .name = "cap", .type = SCN_T_INT, SCN_FLD(struct dom_tmpl, d.sp.cap), .min = 0,
+    { .name = "cap", .type = SCN_T_INT, SCN_FLD(struct scn_dom_tmpl, d.sp.cap), .min = 0,
       .max = 100 * SCN_MAX_VCPUS },
-    { .name = "period", .type = SCN_T_NS, SCN_FLD(struct dom_tmpl, d.sp.period),
+    { .name = "period", .type = SCN_T_NS, SCN_FLD(struct scn_dom_tmpl, d.sp.period),
       .min = SCHED_RTDS_MIN_SPAN, .max = INT64_MAX },
-    { .name = "budget", .type = SCN_T_NS, SCN_FLD(struct dom_tmpl, d.sp.budget),
+    { .name = "budget", .type = SCN_T_NS, SCN_FLD(struct scn_dom_tmpl, d.sp.budget),
       .min = SCHED_RTDS_MIN_SPAN, .max = INT64_MAX },
-    { .name = "extratime", .type = SCN_T_BOOL, SCN_FLD(struct dom_tmpl, d.sp.extratime) },
+    { .name = "extratime", .type = SCN_T_BOOL, SCN_FLD(struct scn_dom_tmpl, d.sp.extratime) },
     { .name = "workload", .type = SCN_T_CUSTOM, .parse = parse_workload,
       .absent = default_workload },
-    { .name = "vifs", .type = SCN_T_LATER },
+    /* After workload: a network workload gets a vif by default. */
+    { .name = "vifs", .type = SCN_T_CUSTOM, .parse = scn_parse_vifs,
+      .absent = scn_default_vifs },
     { .name = "vbds", .type = SCN_T_LATER },
 };
 #define NR_DOM_FIELDS ((int)(sizeof(dom_base) / sizeof(dom_base[0])))
@@ -386,7 +382,7 @@ static void dom_fields(const struct sched_ops *ops, struct scn_field *fields)
     static const enum sched_param_kind kinds[] = {
         [SCN_T_INT] = SCHED_PARAM_INT, [SCN_T_NS] = SCHED_PARAM_NS, [SCN_T_BOOL] = SCHED_PARAM_BOOL,
     };
-    const size_t sp_lo = offsetof(struct dom_tmpl, d.sp);
+    const size_t sp_lo = offsetof(struct scn_dom_tmpl, d.sp);
     const size_t sp_hi = sp_lo + sizeof(struct sched_dom_params);
     for (int i = 0; i < NR_DOM_FIELDS; i++) {
         fields[i] = dom_base[i];
@@ -401,7 +397,7 @@ static void dom_fields(const struct sched_ops *ops, struct scn_field *fields)
     }
 }
 
-static int check_spans(struct scn_ctx *c, int node, const struct dom_tmpl *t)
+static int check_spans(struct scn_ctx *c, int node, const struct scn_dom_tmpl *t)
 {
     const struct sched_dom_params *p = &t->d.sp;
     if (p->cap > 100u * (unsigned)t->d.vcpus) {
@@ -420,7 +416,7 @@ static int check_spans(struct scn_ctx *c, int node, const struct dom_tmpl *t)
     return 0;
 }
 
-static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, struct dom_tmpl *t)
+static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, struct scn_dom_tmpl *t)
 {
     memset(t, 0, sizeof(*t));
     t->d.vcpus = 1;
@@ -436,7 +432,7 @@ static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, s
  * SCN_MAX_DOMAINS domains and SCN_MAX_TOTAL_VCPUS vCPUs, checked entry by
  * entry before anything is expanded, so that `count: 2147483647` is refused
  * where it is written rather than by running out of memory. */
-static int check_totals(struct scn_ctx *c, int item, const struct dom_tmpl *t, int64_t *doms,
+static int check_totals(struct scn_ctx *c, int item, const struct scn_dom_tmpl *t, int64_t *doms,
                         int64_t *vcpus)
 {
     int64_t n = t->count ? t->count : 1;
@@ -469,7 +465,7 @@ static int check_totals(struct scn_ctx *c, int item, const struct dom_tmpl *t, i
     return 0;
 }
 
-static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
+static int expand(struct scn_ctx *c, const struct scn_dom_tmpl *t, int n)
 {
     struct scenario *s = c->s;
     int64_t total = 0;
@@ -479,6 +475,7 @@ static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
     c->src_of = calloc((size_t)total, sizeof(*c->src_of));
     if (!s->domains || !c->src_of)
         return scn_oom(c);
+    s->nr_domains = (int)total;     /* zeroed: scenario_free frees what is copied on an error */
     int k = 0;
     for (int i = 0; i < n; i++) {
         char last[SCN_NAME_MAX + 24];
@@ -489,6 +486,12 @@ static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
                             t[i].d.name, t[i].count, last, SCN_NAME_MAX - 1);
         for (int64_t r = 0; r < (t[i].count ? t[i].count : 1); r++, k++) {
             s->domains[k] = t[i].d;
+            s->domains[k].vifs = NULL;
+            size_t vb = (size_t)t[i].d.nr_vifs * sizeof(struct scn_vif);
+            if (vb && !(s->domains[k].vifs = malloc(vb)))
+                return scn_oom(c);
+            if (vb)
+                memcpy(s->domains[k].vifs, t[i].d.vifs, vb);
             if (t[i].count) {
                 /* Fits: the longest replica name was checked above. */
                 snprintf(last, sizeof(last), "%s-%" PRId64, t[i].d.name, r);
@@ -499,7 +502,8 @@ static int expand(struct scn_ctx *c, const struct dom_tmpl *t, int n)
             c->src_of[k] = i;
         }
     }
-    s->nr_domains = k;
+    s->nr_domains = s->nr_guests = k;   /* Domain-0 comes later (scn_net_finish) */
+    s->dom0 = -1;
     return 0;
 }
 
@@ -508,6 +512,20 @@ static int cmp_name_ref(const void *a, const void *b)
     const struct name_ref *x = a, *y = b;
     int r = strcmp(x->name, y->name);
     return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Domain-0 is the control domain's name (scn_net_finish adds it when there
+ * is a network; reserved always, so adding a vif never breaks a name).
+ * i: a domain of that name. */
+static int reserved_name(struct scn_ctx *c, int i)
+{
+    const struct scn_dom_src *src = &c->src[c->src_of[i]];
+    if (src->count)     /* replica 0 of "Domain" */
+        return scn_fail(c, src->name_node, "name \"Domain\" with count %" PRId64 " gives "
+                        "\"Domain-0\", which is reserved for the control domain (expected "
+                        "another name)", src->count);
+    return scn_fail(c, src->name_node, "domain name \"Domain-0\" is reserved for the "
+                    "control domain (expected another name)");
 }
 
 /* Names unique after expansion; sorted, so thousands of replicas are cheap.
@@ -527,6 +545,12 @@ static int check_unique(struct scn_ctx *c, struct name_ref **sorted)
     for (int i = 1; i < s->nr_domains; i++)
         if (strcmp(r[i].name, r[i - 1].name) == 0 && (dup < 0 || r[i].idx < dup))
             dup = r[i].idx;
+    for (int i = 0; i < s->nr_domains; i++)
+        if (strcmp(r[i].name, "Domain-0") == 0) {     /* the first in file order: sorted so */
+            int idx = r[i].idx;
+            free(r);
+            return reserved_name(c, idx);
+        }
     if (dup < 0)
         return *sorted = r, 0;
     free(r);
@@ -552,7 +576,7 @@ int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, vo
     /* Every entry makes at least one domain, so check_totals refuses entry
      * SCN_MAX_DOMAINS (0-based) at the latest: no more are ever parsed. */
     int room = nr <= SCN_MAX_DOMAINS ? nr : SCN_MAX_DOMAINS + 1;
-    struct dom_tmpl *t = calloc((size_t)room, sizeof(*t));
+    struct scn_dom_tmpl *t = calloc((size_t)room, sizeof(*t));
     c->src = calloc((size_t)room, sizeof(*c->src));
     if (!t || !c->src) {
         free(t);
@@ -572,6 +596,8 @@ int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, vo
     }
     if (rc == 0)
         rc = expand(c, t, c->nsrc);
+    for (int i = 0; i < c->nsrc; i++)
+        free(t[i].d.vifs);
     free(t);
     struct name_ref *sorted = NULL;
     if (rc == 0)
@@ -622,8 +648,11 @@ int scn_check_policy(struct scn_ctx *c)
                         "the policy refused its sched: parameters (expected values it accepts)");
     for (int i = 0; ops->check_dom && i < s->nr_domains; i++) {
         msg[0] = 0;
+        /* Domain-0 has no entry of its own: its dom0: mapping, if any. */
+        int node = i == s->dom0 ? (c->dom0_node ? c->dom0_node : c->root)
+                                : c->src[c->src_of[i]].node;
         if (ops->check_dom(&s->domains[i].sp, msg, sizeof(msg)))
-            return scn_fail(c, blame(c, c->src[c->src_of[i]].node, msg), "%s", *msg ? msg :
+            return scn_fail(c, blame(c, node, msg), "%s", *msg ? msg :
                             "the policy refused this domain's parameters (expected values it "
                             "accepts)");
     }

@@ -203,6 +203,13 @@ int scn_check_resolved(struct scn_ctx *c)
     const struct scenario *s = c->s;
     uint64_t nodes = 64 + 6 * (uint64_t)s->gp.nr_windows;
     uint64_t bytes = 1024 + 100 * (uint64_t)s->gp.nr_windows;
+    /* netback: and dom0: (about 40 nodes, 400 bytes); each vif is a mapping
+     * of 4 keys (9 nodes, at most about 110 bytes: a 6-byte MAC quoted, an
+     * address with its prefix, a rate of two durations) and its domain's
+     * `vifs:` 2 more. At SCN_MAX_VIFS vifs on each of SCN_MAX_DOMAINS
+     * domains this is what tips a scenario over the limits. */
+    if (s->netback.port != SCN_NB_NONE)
+        nodes += 64, bytes += 512;
     for (int i = 0; i < s->nr_domains; i++) {
         const struct scn_domain *d = &s->domains[i];
         int np = 0, pins = d->pinned ? cpumask_weight(&d->pin) : 0;
@@ -210,6 +217,8 @@ int scn_check_resolved(struct scn_ctx *c)
             np++;
         nodes += 32 + (uint64_t)pins + 2 * (uint64_t)np;
         bytes += 320 + strlen(d->name) + 5 * (uint64_t)pins + 96 * (uint64_t)np;
+        if (d->nr_vifs)
+            nodes += 2 + 9 * (uint64_t)d->nr_vifs, bytes += 16 + 128 * (uint64_t)d->nr_vifs;
     }
     if (nodes <= SCN_MAX_NODES && bytes <= SCN_MAX_FILE_SIZE)
         return 0;
@@ -232,7 +241,9 @@ int scn_check_resolved(struct scn_ctx *c)
         return 0;
     char sz[SCN_FMT_MAX];
     return scn_fail(c, scn_map_get(c, c->root, "domains"), "the resolved scenario, every replica "
-                    "written out, would be larger than %s or %d values (expected fewer domains "
-                    "or shorter pin lists: a run's scenario.yaml must load again)",
-                    scn_format_size(SCN_MAX_FILE_SIZE, sz, sizeof(sz)), SCN_MAX_NODES);
+                    "written out, would be larger than %s or %d values (expected fewer domains"
+                    "%s shorter pin lists%s: a run's scenario.yaml must load again)",
+                    scn_format_size(SCN_MAX_FILE_SIZE, sz, sizeof(sz)), SCN_MAX_NODES,
+                    s->netback.port != SCN_NB_NONE ? "," : " or",
+                    s->netback.port != SCN_NB_NONE ? " or fewer vifs" : "");
 }

@@ -3,7 +3,11 @@
  * the domain id the workload receives, then checked against the rules the
  * workload registers (workloads/registry.c: the peer's kind and role,
  * whether it must name this domain back, which parameter may not exceed
- * the peer's vCPUs).
+ * the peer's vCPUs, whether `host` (the TAP's host side, id 0) will do,
+ * whether a role has no peer at all).
+ *
+ * Peers are resolved before Domain-0 is appended, among the guests: ids
+ * 1..nr_guests at indexes 0..nr_guests-1.
  */
 #include "scenario_priv.h"
 
@@ -21,7 +25,7 @@
  * scenario.yaml, which writes names, means the same domain when loaded back. */
 static int find_domain(const struct scenario *s, const struct name_ref *sorted, const char *v)
 {
-    int lo = 0, hi = s->nr_domains - 1;
+    int lo = 0, hi = s->nr_guests - 1;
     while (lo <= hi) {
         int mid = lo + (hi - lo) / 2, r = strcmp(v, sorted[mid].name);
         if (r == 0)
@@ -35,7 +39,7 @@ static int find_domain(const struct scenario *s, const struct name_ref *sorted, 
     if (len == 0 || len > 9 || strspn(v, "0123456789") != len)
         return -1;
     long id = strtol(v, NULL, 10);
-    return id >= 1 && id <= s->nr_domains ? (int)id - 1 : -1;
+    return id >= 1 && id <= s->nr_guests ? (int)id - 1 : -1;
 }
 
 /* Where a message about parameter `name` of domain i points: the value in
@@ -65,12 +69,10 @@ static const char *running(const struct workload_desc *w, int64_t role, char *bu
     return buf;
 }
 
-/* The first rule of parameter p's that applies to domain d, or NULL. */
-static const struct wl_peer_rule *peer_rule(const struct wl_param_desc *p,
-                                            const struct scn_domain *d)
+const struct wl_peer_rule *scn_peer_rule(const struct scn_domain *d, const char *param)
 {
-    for (const struct wl_peer_rule *r = workload_peer_rules(d->wl.desc, p->name); r && r->kind;
-         r++)
+    for (const struct wl_peer_rule *r = workload_peer_rules(d->wl.desc, param);
+         r && (r->kind || r->unused); r++)
         if (r->role < 0 || r->role == role_of(d))
             return r;
     return NULL;
@@ -91,9 +93,10 @@ static int resolve_one(struct scn_ctx *c, const struct name_ref *sorted, int i, 
     struct scenario *s = c->s;
     struct scn_domain *d = &s->domains[i];
     const struct wl_param_desc *pd = &d->wl.desc->params[p];
-    bool given;
+    const struct wl_peer_rule *r = scn_peer_rule(d, pd->name);
+    bool given, host_ok = r && r->host_ok;
     int at = param_node(c, i, pd->name, &given);
-    char def[24], of[SCN_NAME_MAX + 16];
+    char def[24], of[SCN_NAME_MAX + 16], want[128];
     const char *v = def;
     snprintf(def, sizeof(def), "%" PRId64, pd->def);
     if (given && scn_scalar(c, at, pd->name, "the name of another domain, or its id", &v))
@@ -102,12 +105,28 @@ static int resolve_one(struct scn_ctx *c, const struct name_ref *sorted, int i, 
     char what[SCN_ECHO_BUF + 32];   /* peer "web", or peer 1 (the default) */
     snprintf(what, sizeof(what), given ? "%s \"%s\"" : "%s %s (the default)", pd->name,
              SCN_ECHO(v));
+    if (r && !r->kind) {    /* unused: the role has no peer */
+        d->wl.args.v[p] = 0;
+        return given ? scn_fail(c, at, "%s%s means nothing to %s (expected no %s: this role has "
+                                "none)", what, of, running(d->wl.desc, role_of(d), want,
+                                                           sizeof(want)), pd->name) : 0;
+    }
+    if (host_ok && strcmp(v, "host") == 0) {
+        d->wl.args.v[p] = 0;    /* the TAP's host side: checked against netback.port later */
+        return 0;
+    }
     int k = find_domain(s, sorted, v);
     if (k < 0)
-        return scn_fail(c, at, "%s%s is not a domain (expected the name of another domain, or "
-                        "its id 1..%d)", what, of, s->nr_domains);
+        return scn_fail(c, at, "%s%s is not a domain (expected the name of another domain, "
+                        "%sits id 1..%d%s)", what, of, host_ok ? "" : "or ", s->nr_guests,
+                        host_ok ? ", or host" : "");
     if (k == i)
         return scn_fail(c, at, "%s%s is this domain itself (expected another domain)", what, of);
+    /* Written back by name, "host" would mean the TAP's host side. */
+    if (host_ok && strcmp(s->domains[k].name, "host") == 0)
+        return scn_fail(c, at, "%s%s is the domain named host, which this %s would read as the "
+                        "TAP's host side (expected a domain with another name)", what, of,
+                        pd->name);
     d->wl.args.v[p] = s->domains[k].id;
     return 0;
 }
@@ -118,10 +137,11 @@ static int check_peer_rule(struct scn_ctx *c, int i, int p)
     struct scenario *s = c->s;
     const struct scn_domain *d = &s->domains[i];
     const struct wl_param_desc *pd = &d->wl.desc->params[p];
-    const struct wl_peer_rule *r = peer_rule(pd, d);
-    if (!r)
+    const struct wl_peer_rule *r = scn_peer_rule(d, pd->name);
+    /* No rule, no peer (unused), or the host (id 0: scn_check_net_peers). */
+    if (!r || !r->kind || d->wl.args.v[p] == 0)
         return 0;
-    const struct scn_domain *q = &s->domains[d->wl.args.v[p] - 1];     /* ids are 1.. in order */
+    const struct scn_domain *q = &s->domains[d->wl.args.v[p] - 1];     /* guest ids are 1.. in order */
     bool given;
     int at = param_node(c, i, pd->name, &given);
     char of[SCN_NAME_MAX + 16], want[128], have[128];
@@ -140,7 +160,7 @@ static int check_peer_rule(struct scn_ctx *c, int i, int p)
          * domain too (same kind); else shown as it is. */
         int64_t back = qp < 0 ? 0 : q->wl.args.v[qp];
         char other[SCN_NAME_MAX + 24] = "none";
-        if (back >= 1 && back <= s->nr_domains)
+        if (back >= 1 && back <= s->nr_guests)
             snprintf(other, sizeof(other), "%s", s->domains[back - 1].name);
         else if (qp >= 0)
             snprintf(other, sizeof(other), "%" PRId64, back);
@@ -174,5 +194,37 @@ int scn_resolve_peers(struct scn_ctx *c, const struct name_ref *sorted)
                     return rc;
             }
         }
+    return 0;
+}
+
+/* Once netback is known: `host` needs the TAP port; the peer of a network
+ * workload sends and receives on its vifs. */
+int scn_check_net_peers(struct scn_ctx *c)
+{
+    static const char *const ports[] = { "none", "ring", "tap", "null" };
+    struct scenario *s = c->s;
+    for (int i = 0; i < s->nr_guests; i++) {
+        const struct scn_domain *d = &s->domains[i];
+        for (int p = 0; d->wl.desc->params && d->wl.desc->params[p].name; p++) {
+            const char *name = d->wl.desc->params[p].name;
+            const struct wl_peer_rule *r = scn_peer_rule(d, name);
+            if (!r || !r->kind)
+                continue;
+            int64_t id = d->wl.args.v[p];
+            bool given;
+            int at = param_node(c, i, name, &given);
+            char of[SCN_NAME_MAX + 16];
+            of_replica(c, i, of, sizeof(of));
+            if (id == 0 && s->netback.port != SCN_NB_TAP)
+                return scn_fail(c, at, "%s host%s is the host side of the TAP port, but "
+                                "netback.port is %s (expected netback.port: tap, or a domain)",
+                                name, of, ports[s->netback.port]);
+            const struct scn_domain *q = id >= 1 && id <= s->nr_guests ? &s->domains[id - 1]
+                                                                         : NULL;
+            if (q && scn_is_net_kind(d->wl.desc) && q->nr_vifs == 0)
+                return scn_fail(c, at, "%s %s%s has no vif (expected a domain with vifs: %s "
+                                "talks to its first)", name, q->name, of, d->wl.desc->kind);
+        }
+    }
     return 0;
 }

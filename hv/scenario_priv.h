@@ -5,6 +5,7 @@
 #define FV_SCENARIO_PRIV_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "scenario.h"
@@ -27,6 +28,43 @@ enum scn_ukind { SCN_UDURATION, SCN_USIZE, SCN_UCOUNT };
 enum scn_perr scn_parse_units(const char *s, enum scn_ukind k, int64_t *out);
 /* The units of kind k for messages: "ns, us, ms or s". */
 const char *scn_units_help(enum scn_ukind k);
+
+/* A vif rate as written, RATE[/PER][@INTERVAL] (scenario_units.c): an
+ * amount of bits (bit kbit Kbit Mbit Gbit, powers of 1000) or bytes (B KiB
+ * MiB GiB TiB, powers of 1024), decimals allowed when they give a whole
+ * number of bits, per PER (`s`, the default, or a duration such as 50ms),
+ * credited every INTERVAL (default 50ms). */
+struct scn_rate {
+    int64_t bits;           /* the amount, in bits */
+    fv_ns_t per;            /* ... per this long */
+    fv_ns_t interval;       /* credited every this long */
+};
+#define SCN_RATE_INTERVAL FV_MS(50)
+/* SCN_PSYNTAX for a malformed rate, SCN_PUNIT/SCN_PNOUNIT for the
+ * amount's unit, SCN_PNEG, SCN_PRANGE, SCN_PFRAC; `per` or `interval`
+ * <= 0 is SCN_PRANGE. A zero amount is returned as such (bits = 0). */
+enum scn_perr scn_parse_rate(const char *s, struct scn_rate *out);
+/* The bytes credited per interval: floor(bits x interval / (8 x per)),
+ * at least 1; 0 when that exceeds INT64_MAX. */
+uint64_t scn_rate_credit(const struct scn_rate *r);
+
+/* Network addresses (scenario_units.c); IPv4 in host byte order.
+ * "00:16:3e:00:01:00", "198.18.0.2" (buf: SCN_FMT_MAX bytes); the rate of
+ * a vif as the loader reads it back, exactly: "62500B/50ms@50ms" (buf:
+ * 3 x SCN_FMT_MAX); a subnet "198.18.0.0/24" (buf: 2 x SCN_FMT_MAX). */
+const char *scn_format_mac(const uint8_t mac[6], char *buf, size_t len);
+const char *scn_format_ipv4(uint32_t ip, char *buf, size_t len);
+const char *scn_format_rate(const struct scn_vif *v, char *buf, size_t len);
+const char *scn_ip_subnet(uint32_t ip, int prefix, char *buf, size_t len);
+uint32_t scn_ip_mask(int prefix);
+/* "a.b.c.d" or "a.b.c.d/p" (p 1..32; *prefix = 0 when absent): 0, -1 not
+ * an address, -2 a bad prefix. */
+int scn_parse_ipv4(const char *v, uint32_t *ip, int *prefix);
+/* Not 0.x, 127.x (loopback), or 224.x and above (multicast, reserved). */
+bool scn_ip_unicast(uint32_t ip);
+/* Why ip/prefix is no host's address in its subnet ("the network
+ * address", "the broadcast address"), or NULL. */
+const char *scn_ip_not_host(uint32_t ip, int prefix);
 
 /* ---- the loader's working state (scenario.c, scenario_domains.c,
  * scenario_set.c) ---------------------------------------------------------- */
@@ -92,7 +130,16 @@ struct scn_ctx {
     int windows_node;       /* sched.windows: parsed once domains are known */
     struct scn_dom_src *src;
     int nsrc;
-    int *src_of;            /* per expanded domain: its index in src */
+    int *src_of;            /* per expanded guest domain: its index in src */
+    int netback_node;       /* netback: and dom0: mappings, 0 if absent: parsed */
+    int dom0_node;          /* once the domains and their vifs are known */
+};
+
+/* A domain entry before count expansion (scenario_domains.c; its vifs are
+ * parsed by scenario_net.c). */
+struct scn_dom_tmpl {
+    struct scn_domain d;    /* d.vifs: malloc'd, copied to each replica */
+    int64_t count;          /* 0: no count key */
 };
 
 /* A key of a mapping and how its value is parsed and stored: the loader is
@@ -189,6 +236,27 @@ struct name_ref {
 /* scenario_peers.c: resolve every peer parameter of the expanded domains
  * (sorted: their names, sorted) to a domain id and check its rules. */
 int scn_resolve_peers(struct scn_ctx *c, const struct name_ref *sorted);
+/* The rule of peer parameter `param` that applies to domain d (by its
+ * role), or NULL: a rule with kind NULL is an `unused` one. */
+const struct wl_peer_rule *scn_peer_rule(const struct scn_domain *d, const char *param);
+/* Once netback is known: a peer `host` needs netback.port tap, and a
+ * network workload's peer domain needs a vif. */
+int scn_check_net_peers(struct scn_ctx *c);
+
+/* scenario_net.c: a domain's `vifs` (a CUSTOM field of struct
+ * scn_dom_tmpl) and the default vif of a network workload; a scn_vif left
+ * with an all-zero mac or ip 0 is `auto`, prefix 0 is the TAP's. */
+int scn_parse_vifs(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_default_vifs(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
+/* netback: and dom0: (top-level CUSTOM fields): the nodes are noted. */
+int scn_note_netback(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_note_dom0(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+/* Once the guests are expanded and their peers resolved: netback and dom0,
+ * auto MACs and IPs, the network checks, netback.cpu: dedicated pinning,
+ * then Domain-0 appended (or dom0 = -1 and port SCN_NB_NONE without vifs). */
+int scn_net_finish(struct scn_ctx *c);
+/* The workload kinds that use the network (and get a default vif). */
+bool scn_is_net_kind(const struct workload_desc *w);
 
 /* scenario_limits.c: the text before libyaml builds a document of it
  * (size, depth, node count); the built document with overrides applied

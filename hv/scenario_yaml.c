@@ -1,8 +1,10 @@
 /* scenario_yaml.c — writing the fully resolved scenario (DESIGN §7's
  * scenario.yaml): every default filled in, replicas expanded, arinc653
- * windows by domain name, durations and sizes in exact units. Loading what
- * this writes gives the same struct scenario; tests/test_scenario.c checks
- * that round trip.
+ * windows by domain name, durations and sizes in exact units, every vif's
+ * MAC and IP. Domain-0 is not among the domains (the loader adds it again);
+ * `dom0:` holds its parameters. Loading what this writes gives the same
+ * struct scenario; tests/test_scenario.c and test_scenario_net.c check that
+ * round trip.
  *
  * Written with stdio rather than libyaml's emitter: the output is a fixed
  * shape, and this keeps its layout (one key per line, flow lists for short
@@ -37,11 +39,15 @@ static void put_ns(FILE *f, const char *indent, const char *key, fv_ns_t ns)
     fprintf(f, "%s%s: %s\n", indent, key, scn_format_duration(ns, b, sizeof(b)));
 }
 
-/* The name of domain `id`, or NULL. */
+/* The name of domain `id`, or NULL. Once loaded, guest ids are 1.. in
+ * order and Domain-0 (id 0) is at s->dom0; a scenario built otherwise is
+ * searched. */
 static const char *domain_name(const struct scenario *s, int64_t id)
 {
     if (id >= 1 && id <= s->nr_domains && s->domains[id - 1].id == id)
-        return s->domains[id - 1].name;     /* ids are 1.. in order once loaded */
+        return s->domains[id - 1].name;
+    if (id == 0 && s->dom0 >= 0 && s->dom0 < s->nr_domains && s->domains[s->dom0].id == 0)
+        return s->domains[s->dom0].name;
     for (int k = 0; k < s->nr_domains; k++)
         if (s->domains[k].id == id)
             return s->domains[k].name;
@@ -86,14 +92,22 @@ static void put_pin(FILE *f, const struct scn_domain *d)
     fputs("]\n", f);
 }
 
-static void put_workload(FILE *f, const struct scenario *s, const struct scn_workload *wl)
+static void put_workload(FILE *f, const struct scenario *s, const struct scn_domain *d)
 {
+    const struct scn_workload *wl = &d->wl;
     fprintf(f, "    workload:\n      kind: %s\n", wl->desc->kind);
     for (int i = 0; wl->desc->params && wl->desc->params[i].name; i++) {
         const struct wl_param_desc *p = &wl->desc->params[i];
         int64_t v = wl->args.v[i];
         char b[SCN_FMT_MAX];
+        const struct wl_peer_rule *r = scn_peer_rule(d, p->name);
+        if (r && !r->kind)
+            continue;       /* a role without a peer: the loader refuses one */
         fprintf(f, "      %s: ", p->name);
+        if (r && r->host_ok && v == 0) {
+            fputs("host\n", f);
+            continue;
+        }
         /* A peer by name: names are unique and the loader looks a name up
          * before an id, so this is the same domain on reload. */
         const char *peer = workload_peer_rules(wl->desc, p->name) ? domain_name(s, v) : NULL;
@@ -134,7 +148,47 @@ static void put_domain(FILE *f, const struct scenario *s, const struct scn_domai
     put_ns(f, "    ", "period", d->sp.period);
     put_ns(f, "    ", "budget", d->sp.budget);
     fprintf(f, "    extratime: %s\n", d->sp.extratime ? "true" : "false");
-    put_workload(f, s, &d->wl);
+    put_workload(f, s, d);
+    if (d->nr_vifs)
+        fputs("    vifs:\n", f);
+    for (int i = 0; i < d->nr_vifs; i++) {
+        const struct scn_vif *v = &d->vifs[i];
+        char m[SCN_FMT_MAX], ip[SCN_FMT_MAX], r[3 * SCN_FMT_MAX];
+        fprintf(f, "      - { mac: \"%s\", ip: %s/%d, weight: %" PRIu32,
+                scn_format_mac(v->mac, m, sizeof(m)), scn_format_ipv4(v->ip, ip, sizeof(ip)),
+                v->prefix, v->weight);
+        if (v->rate_bytes)
+            fprintf(f, ", rate: %s", scn_format_rate(v, r, sizeof(r)));
+        fputs(" }\n", f);
+    }
+}
+
+/* netback: with every knob, and Domain-0's parameters; nothing without a
+ * network (port SCN_NB_NONE), so a CPU-only scenario reads as before. */
+static void put_net(FILE *f, const struct scenario *s)
+{
+    static const char *const ports[] = { "none", "ring", "tap", "null" };
+    const struct scn_netback *nb = &s->netback;
+    if (nb->port == SCN_NB_NONE || (unsigned)nb->port > SCN_NB_NULL)
+        return;
+    char a[SCN_FMT_MAX];
+    fprintf(f, "netback:\n  port: %s\n  cpu: %s\n  tap:\n    name: ", ports[nb->port],
+            nb->cpu == SCN_NB_DEDICATED ? "dedicated" : "dom0");
+    put_quoted(f, nb->tap_name);
+    fprintf(f, "\n    address: %s/%d\n", scn_format_ipv4(nb->tap_ip, a, sizeof(a)),
+            nb->tap_prefix);
+    put_ns(f, "  ", "poll", nb->poll);
+    fputs("  cost:\n", f);
+    put_ns(f, "    ", "packet", nb->cost_packet);
+    put_ns(f, "    ", "burst", nb->cost_burst);
+    put_ns(f, "    ", "kib", nb->cost_kib);
+    put_ns(f, "    ", "notify", nb->cost_notify);
+    fputs("  fairness: none\n", f);
+    if (s->dom0 < 0 || s->dom0 >= s->nr_domains || !s->domains[s->dom0].is_dom0)
+        return;
+    const struct scn_domain *d = &s->domains[s->dom0];
+    fprintf(f, "dom0:\n  vcpus: %d\n  memory: %s\n  weight: %" PRIu32 "\n  cap: %" PRIu32 "\n",
+            d->vcpus, scn_format_size(d->memory, a, sizeof(a)), d->sp.weight, d->sp.cap);
 }
 
 int scenario_write_yaml(const struct scenario *s, FILE *f)
@@ -150,9 +204,11 @@ int scenario_write_yaml(const struct scenario *s, FILE *f)
     fputs("starvation:\n", f);
     put_ns(f, "  ", "threshold", s->starvation_threshold);
     put_sched(f, s);
+    put_net(f, s);
     fputs("domains:\n", f);
     for (int i = 0; i < s->nr_domains; i++)
-        put_domain(f, s, &s->domains[i]);
+        if (!s->domains[i].is_dom0)
+            put_domain(f, s, &s->domains[i]);
     fflush(f);
     return ferror(f) ? -EIO : 0;
 }

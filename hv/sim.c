@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../workloads/guest.h"
 #include "ctx.h"
 #include "domtab.h"
 #include "evq.h"
@@ -249,21 +250,30 @@ static void gb_touch(struct guest_vcpu *g, fv_ns_t ns, uint64_t wss)
     gb_compute(g, ns);
 }
 
-/* In the sim engine a domain's only memory is its vCPUs' stacks. */
+/* In the sim engine a domain's memory is its vCPUs' stacks, and its
+ * driver area when it has devices. */
+static bool guest_buf_ok(const struct sim_vcpu *v, const void *buf, uint64_t len)
+{
+    const struct sim *sim = v->sim;
+    const struct host_dom *hd = &sim->h.dom[v->dom_index];
+    if (hd->mem && engine_range_ok(buf, len, hd->mem, hd->mem_size))
+        return true;
+    const struct sched_domain *d = v->u->dom;
+    for (int i = 0; i < d->nr_units; i++) {
+        const struct sim_vcpu *w = &sim->vcpu[d->units[i]->id];
+        if (engine_range_ok(buf, len, w->ctx.stack_lo, w->ctx.stack_size))
+            return true;
+    }
+    return false;
+}
+
 static int gb_console_write(struct guest_vcpu *g, const char *buf, uint64_t len)
 {
     struct sim_vcpu *v = sv(g);
     sim_hc_enter(v);
-    struct sim *sim = v->sim;
-    const struct sched_domain *d = v->u->dom;
-    int rc = -EFAULT;
-    for (int i = 0; i < d->nr_units && rc; i++) {
-        const struct sim_vcpu *w = &sim->vcpu[d->units[i]->id];
-        if (engine_range_ok(buf, len, w->ctx.stack_lo, w->ctx.stack_size)) {
-            engine_console(v->sd->name, buf, len);
-            rc = 0;
-        }
-    }
+    int rc = guest_buf_ok(v, buf, len) ? 0 : -EFAULT;
+    if (!rc)
+        engine_console(v->sd->name, buf, len);
     sim_hc_exit(v);
     return rc;
 }
@@ -272,7 +282,7 @@ static void gb_block(struct guest_vcpu *g)
 {
     struct sim_vcpu *v = sv(g);
     sim_hc_enter(v);
-    if (!v->pending && evtchn_pending_any(&v->sim->ev.tab, g->domid, g->vcpuid) != 1)
+    if (!v->pending && evtchn_pending_any(&v->sim->h.ev.tab, g->domid, g->vcpuid) != 1)
         sim_leave_guest(v, REQ_BLOCK);
     v->pending = false;
     sim_hc_exit(v);
@@ -281,7 +291,7 @@ static void gb_block(struct guest_vcpu *g)
 static int gb_evtchn(struct guest_vcpu *g, enum guest_evtchn_op op, int a, int b)
 {
     sim_hc_enter(sv(g));
-    int rc = engine_evtchn_op(&sv(g)->sim->ev, g->domid, op, a, b);
+    int rc = engine_evtchn_op(&sv(g)->sim->h.ev, g->domid, op, a, b);
     sim_hc_exit(sv(g));
     return rc;
 }
@@ -337,12 +347,76 @@ static void gb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
     sim_hc_exit(sv(g));
 }
 
+/* ---- devices (host.c) ---- */
+
+static void *gb_io_area(struct guest_vcpu *g, uint64_t *size)
+{
+    sim_hc_enter(sv(g));
+    void *p = host_io_area(&sv(g)->sim->h, sv(g)->dom_index, size);
+    sim_hc_exit(sv(g));
+    return p;
+}
+
+static int gb_grant(struct guest_vcpu *g, int domid, const void *page, int readonly)
+{
+    sim_hc_enter(sv(g));
+    int rc = host_grant(&sv(g)->sim->h, sv(g)->dom_index, domid, page, readonly);
+    sim_hc_exit(sv(g));
+    return rc;
+}
+
+static int gb_grant_end(struct guest_vcpu *g, int ref)
+{
+    sim_hc_enter(sv(g));
+    int rc = host_grant_end(&sv(g)->sim->h, sv(g)->dom_index, ref);
+    sim_hc_exit(sv(g));
+    return rc;
+}
+
+static int gb_net_addr(struct guest_vcpu *g, int domid, int vif, struct guest_net_addr *out)
+{
+    struct sim_vcpu *v = sv(g);
+    sim_hc_enter(v);
+    int rc = guest_buf_ok(v, out, sizeof(*out)) ? host_net_addr(&v->sim->h, domid, vif, out)
+                                                : -EFAULT;
+    sim_hc_exit(v);
+    return rc;
+}
+
+static int gb_vif_count(struct guest_vcpu *g)
+{
+    sim_hc_enter(sv(g));
+    int n = host_vif_count(&sv(g)->sim->h, sv(g)->dom_index);
+    sim_hc_exit(sv(g));
+    return n;
+}
+
+static int gb_vif_connect(struct guest_vcpu *g, int vif, int tx_ref, int rx_ref, int port)
+{
+    sim_hc_enter(sv(g));
+    int rc = host_vif_connect(&sv(g)->sim->h, sv(g)->dom_index, vif, tx_ref, rx_ref, port);
+    sim_hc_exit(sv(g));
+    return rc;
+}
+
+static int gb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
+{
+    struct sim_vcpu *v = sv(g);
+    sim_hc_enter(v);
+    int rc = guest_buf_ok(v, out, sizeof(*out)) ? host_backend_poll(&v->sim->h, v->dom_index, out)
+                                                : -EFAULT;
+    sim_hc_exit(v);
+    return rc;
+}
+
 static const struct guest_backend sim_backend = {
     .compute = gb_compute, .touch = gb_touch, .console_write = gb_console_write,
     .block = gb_block, .yield = gb_yield, .virtual_time = 1,
     .set_timer = gb_set_timer, .now = gb_now, .work_units = gb_work_units,
     .deadline_miss = gb_deadline_miss, .latency_sample = gb_latency_sample,
-    .evtchn = gb_evtchn,
+    .evtchn = gb_evtchn, .io_area = gb_io_area, .grant = gb_grant, .grant_end = gb_grant_end,
+    .net_addr = gb_net_addr, .vif_count = gb_vif_count, .vif_connect = gb_vif_connect,
+    .backend_poll = gb_backend_poll,
 };
 
 static void vcpu_main(void *arg)
@@ -397,7 +471,8 @@ static void sim_free(struct sim *sim)
             fv_ctx_destroy(&sim->vcpu[i].ctx);
     fv_stack_arena_fini(&sim->stacks);
     metrics_fini(&sim->m);
-    engine_evtchn_fini(&sim->ev);
+    if (sim->host_built)
+        host_destroy(&sim->h);
     if (sim->online)
         domtab_thread_offline();
     sim->online = false;
@@ -428,8 +503,10 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
         return engine_setup_error(err, errlen, "vCPUs and their stacks", rc);
     domtab_thread_online();
     sim->online = true;
-    if ((rc = engine_evtchn_init(&sim->ev, scn, sim_notify, sim)))
-        return engine_setup_error(err, errlen, "event channels", rc);
+    struct host_conf hc = { .notify = sim_notify, .ctx = sim, .virtual_time = true };
+    sim->host_built = true;
+    if ((rc = host_build(&sim->h, scn, &hc, err, errlen)))
+        return rc;
     for (int c = 0; c < scn->pcpus; c++) {
         sched_timer_init(&sim->pcpu[c].slice, ev_slice, NULL, c);
         sched_timer_init(&sim->pcpu[c].done, ev_done, NULL, c);
@@ -442,6 +519,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
                              : metrics_init(&sim->m, sim->s, sim->res, scn->starvation_threshold, sink, 0);
     if (rc)
         return engine_setup_error(err, errlen, "metrics", rc);
+    metrics_set_net_source(&sim->m, host_net_source, &sim->h);
     if ((rc = sim_watchdog_start(sim)))
         return engine_setup_error(err, errlen, "the hostile-guest watchdog timer", rc);
     return 0;
@@ -499,6 +577,7 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
     engine_collect_sched_misses(sim.s, sim.res);
+    host_collect(&sim.h, sim.res);
     engine_dump(sim.s);
 
     *out = (struct run_result){

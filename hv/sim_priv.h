@@ -18,6 +18,7 @@
 #include "engine.h"
 #include "evq.h"
 #include "guest_api.h"
+#include "host.h"
 #include "metrics.h"
 
 /* Hypercalls one vCPU may make at one virtual instant. A real guest's
@@ -78,7 +79,8 @@ struct sim {
     struct metrics m;
     struct dom_result *res;
     struct sched_timer sample_timer, end_timer;
-    struct engine_evtchn ev;
+    struct host h;                  /* event channels, device memory, devices */
+    bool host_built;
     struct fv_stack_arena stacks;
     volatile sig_atomic_t *stop;    /* set by SIGINT/SIGTERM (never NULL) */
     bool online;                    /* domtab_thread_online() was called */

@@ -56,8 +56,48 @@ static inline void scn_build_set(struct scn_domain *d, const char *param, int64_
     d->wl.args.v[i] = v;
 }
 
+/* Give d one vif: MAC 00:16:3e:00:00:ID, IP 198.18.0.(ID + 1)/24. */
+static inline void scn_build_vif(struct scenario *s, struct scn_domain *d)
+{
+    (void)s;
+    d->vifs = realloc(d->vifs, (size_t)(d->nr_vifs + 1) * sizeof(*d->vifs));
+    struct scn_vif *v = &d->vifs[d->nr_vifs++];
+    memset(v, 0, sizeof(*v));
+    const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x00, (uint8_t)(d->id >> 8), (uint8_t)d->id };
+    memcpy(v->mac, mac, 6);
+    v->ip = (198u << 24) | (18u << 16) | (uint32_t)(d->id + 1);
+    v->prefix = 24;
+    v->weight = 256;
+}
+
+/* Add Domain-0 (last, id 0) running netback on `port`, with the loader's
+ * defaults; call after every guest. */
+static inline struct scn_domain *scn_build_dom0(struct scenario *s, enum scn_nb_port port)
+{
+    s->nr_guests = s->nr_domains;
+    struct scn_domain *d = scn_build_dom(s, "Domain-0", "idle");
+    d->id = 0;
+    d->is_dom0 = true;
+    extern const struct workload_desc workload_netback;
+    d->wl.desc = &workload_netback;
+    s->dom0 = s->nr_domains - 1;
+    s->netback.port = port;
+    s->netback.cpu = SCN_NB_DOM0;
+    snprintf(s->netback.tap_name, sizeof(s->netback.tap_name), "fv0");
+    s->netback.tap_ip = (198u << 24) | (18u << 16) | 1u;
+    s->netback.tap_prefix = 24;
+    s->netback.poll = FV_US(100);
+    s->netback.cost_packet = 250;
+    s->netback.cost_burst = 1000;
+    s->netback.cost_kib = 100;
+    s->netback.cost_notify = 5000;
+    return d;
+}
+
 static inline void scn_build_free(struct scenario *s)
 {
+    for (int i = 0; i < s->nr_domains; i++)
+        free(s->domains[i].vifs);
     free(s->domains);
     free(s);
 }

@@ -97,7 +97,7 @@ static void test_setup_failure_exit_1(void **st)
     const char *cases[][3] = {
         { "sim", "stack-arena", "cannot set up the run: vCPUs and their stacks: Cannot allocate memory" },
         { "sim", "watchdog", "cannot set up the run: the hostile-guest watchdog timer" },
-        { "real", "memory", "cannot set up the run: domain memory: Cannot allocate memory" },
+        { "real", "memory", "cannot set up the run: domain memory and grant tables: Cannot allocate memory" },
         { "real", "threads", "cannot set up the run: starting pCPU threads" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

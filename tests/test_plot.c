@@ -74,6 +74,10 @@ static void plot_and_check(struct run_result *rr, int n, bool empty, const char 
     assert_image(dir, "cpu-share.svg", "<svg", true);
     assert_image(dir, "wakeup-latency-cdf.png", "\x89PNG", false);
     assert_image(dir, "wakeup-latency-cdf.svg", "<svg", true);
+    /* A timeline from before the net columns: no network graphs. */
+    assert_false(exists(dir, "plots/net-throughput.svg"));
+    assert_false(exists(dir, "plots/net-rtt-cdf.svg"));
+    assert_false(exists(dir, "plots/net-throughput.csv"));
     if (title_part) {
         char *p = path2(dir, "plots/cpu-share.svg");
         char *svg = tu_read(p, NULL);
@@ -156,6 +160,174 @@ static void test_plot_without_gnuplot(void **st)
     free(dir);
 }
 
+/* ---- the network graphs ----------------------------------------------------------------- */
+
+static char *svg_text(const char *dir, const char *name)
+{
+    char *p = NULL;
+    assert_true(asprintf(&p, "%s/plots/%s", dir, name) > 0);
+    char *svg = tu_read(p, NULL);
+    if (!svg)
+        fail_msg("%s missing", p);
+    free(p);
+    return svg;
+}
+
+/* A run whose timeline has the net columns, over intervals ending at
+ * 0.100, 0.200 and 0.250 s (the last one 50 ms). web (0) receives 125,000
+ * and sends 62,500 bytes every interval; batch (1) only drops; dom-N (N >=
+ * 2) receives 12,500 x (N - 1) bytes in the second interval. With
+ * drops_only, nobody sends or receives. app-latency.csv: web and dom-2
+ * (which had traffic) and batch (which had none). */
+static char *net_run_dir(struct run_result *rr, bool drops_only)
+{
+    char *dir = tu_tmpdir();
+    char *plots = path2(dir, "plots");
+    assert_int_equal(mkdir(plots, 0777), 0);
+    free(plots);
+    char *buf = NULL;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+    fputs("t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups,"
+          "net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops\n", f);
+    static const char *const t[] = { "0.100", "0.200", "0.250" };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < rr->nr_doms; i++) {
+            long tx = 0, rx = 0;
+            if (!drops_only && i == 0)
+                tx = 62500, rx = 125000;
+            else if (!drops_only && i >= 2 && k == 1)
+                rx = 12500L * (i - 1);
+            fprintf(f, "%s,%s,0,0.1,0.1,0,0,0,%ld,%ld,%ld,%ld,%d\n", t[k], rr->doms[i].name,
+                    tx ? 50L : 0L, rx ? 100L : 0L, tx, rx, i == 1 ? 5 : 0);
+        }
+    fclose(f);
+    free(tu_write(dir, "timeline.csv", buf));
+    free(buf);
+    hist_add(&rr->doms[0].app_latency, 2047);
+    hist_add(&rr->doms[0].app_latency, 5000000);
+    hist_add(&rr->doms[1].app_latency, 1000);
+    if (rr->nr_doms > 2)
+        hist_add(&rr->doms[2].app_latency, 300000);
+    assert_int_equal(results_write_summary(dir, rr), 0);
+    assert_int_equal(results_write_wakeup_csv(dir, rr), 0);
+    assert_int_equal(results_write_app_latency_csv(dir, rr), 0);
+    return dir;
+}
+
+static void plot_net_dir(const char *dir)
+{
+    char why[2048] = "";
+    int rc = results_plot(dir, stderr, why, sizeof(why));
+    if (rc != 0)
+        fail_msg("results_plot: %d: %s", rc, why);
+    static const char *const graphs[] = { "cpu-share", "wakeup-latency-cdf", "net-throughput",
+                                          "net-rtt-cdf" };
+    for (size_t i = 0; i < sizeof(graphs) / sizeof(graphs[0]); i++) {
+        char png[64], svg[64];
+        snprintf(png, sizeof(png), "%s.png", graphs[i]);
+        snprintf(svg, sizeof(svg), "%s.svg", graphs[i]);
+        assert_image(dir, png, "\x89PNG", false);
+        assert_image(dir, svg, "<svg", true);
+    }
+    assert_int_equal(count_tmp(dir), 0);
+}
+
+/* Mbit/s over each row's own interval (the last one is half as long), for
+ * the domains that sent or received bytes (not batch, which only dropped);
+ * the RTT CDF for those of them with samples. */
+static void test_plot_net(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 3);
+    make_rr(&rr, &s);
+    char *dir = net_run_dir(&rr, false);
+    plot_net_dir(dir);
+    char *p = path2(dir, "plots/net-throughput.csv");
+    char *text = tu_read(p, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, "t_s,domain,rx_mbit_s,tx_mbit_s\n"
+                              "0.100,web,10.000000,5.000000\n"
+                              "0.100,dom-2,0.000000,0.000000\n"
+                              "0.200,web,10.000000,5.000000\n"
+                              "0.200,dom-2,1.000000,0.000000\n"
+                              "0.250,web,20.000000,10.000000\n"
+                              "0.250,dom-2,0.000000,0.000000\n");
+    free(text);
+    free(p);
+    char *svg = svg_text(dir, "net-throughput.svg");
+    assert_non_null(strstr(svg, "Network throughput (Mbit/s; solid rx, dashed tx): unit (credit, sim)"));
+    assert_non_null(strstr(svg, "web rx"));
+    assert_non_null(strstr(svg, "dom-2 tx"));
+    assert_null(strstr(svg, "batch"));
+    free(svg);
+    svg = svg_text(dir, "net-rtt-cdf.svg");
+    assert_non_null(strstr(svg, "Round-trip latency CDF: unit (credit, sim)"));
+    assert_non_null(strstr(svg, ">web<"));
+    assert_non_null(strstr(svg, ">dom-2<"));
+    assert_null(strstr(svg, "batch"));
+    free(svg);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
+/* 14 domains with traffic: the 12 with the most bytes are drawn (web,
+ * then dom-14 down to dom-4), and the titles say so. */
+static void test_plot_net_many_domains(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 15);
+    make_rr(&rr, &s);
+    char *dir = net_run_dir(&rr, false);
+    plot_net_dir(dir);
+    char *p = path2(dir, "plots/net-throughput.csv");
+    char *text = tu_read(p, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\n0.200,web,10.000000,5.000000\n0.200,dom-4,"));
+    assert_non_null(strstr(text, "\n0.200,dom-14,13.000000,0.000000\n"));
+    assert_null(strstr(text, "dom-3,"));
+    assert_null(strstr(text, "dom-2,"));
+    free(text);
+    free(p);
+    char *svg = svg_text(dir, "net-throughput.svg");
+    assert_non_null(strstr(svg, "(the 12 of 14 domains with the most traffic)"));
+    free(svg);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
+/* Drops but no bytes: there was network activity, so the graphs are
+ * drawn, empty, saying why. */
+static void test_plot_net_drops_only(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 2);
+    make_rr(&rr, &s);
+    char *dir = net_run_dir(&rr, true);
+    plot_net_dir(dir);
+    char *svg = svg_text(dir, "net-throughput.svg");
+    assert_non_null(strstr(svg, "- no traffic"));
+    free(svg);
+    svg = svg_text(dir, "net-rtt-cdf.svg");
+    assert_non_null(strstr(svg, "- no samples"));
+    assert_null(strstr(svg, "batch"));
+    free(svg);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
 /* ---- reading the CSVs back (results_read_domains) ------------------------------------ */
 
 static int read_text(const char *text, int name_col, int val_col, bool use_max,
@@ -212,6 +384,13 @@ static void test_read_domains(void **st)
     assert_int_equal(ds.n, 1);
     assert_int_equal(strlen(ds.v[0].name), SCN_NAME_MAX - 1);
     assert_true(ds.v[0].key == 3);
+    results_doms_free(&ds);
+
+    /* timeline.csv's net columns lie past the eighth. */
+    assert_int_equal(read_text("h\n0.1,a,0,0,0,0,0,0,1,2,3,4,5\n0.2,a,0,0,0,0,0,0,1,2,3,4,7\n",
+                               1, 12, false, &ds), 0);
+    assert_int_equal(ds.n, 1);
+    assert_true(ds.v[0].key == 12);
     results_doms_free(&ds);
 
     assert_int_equal(read_text("", 0, 1, false, &ds), 0);
@@ -315,6 +494,9 @@ int main(void)
         cmocka_unit_test(test_plot_empty),
         cmocka_unit_test(test_plot_many_domains),
         cmocka_unit_test(test_plot_without_gnuplot),
+        cmocka_unit_test(test_plot_net),
+        cmocka_unit_test(test_plot_net_many_domains),
+        cmocka_unit_test(test_plot_net_drops_only),
         cmocka_unit_test(test_read_domains),
         cmocka_unit_test(test_read_domains_50k),
         cmocka_unit_test(test_plot_gnuplot_failure_reason),

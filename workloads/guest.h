@@ -79,6 +79,53 @@ int guest_evtchn_mask(int port);
 int guest_evtchn_unmask(int port);
 int guest_evtchn_bind_vcpu(int port, int vcpu);
 
+/* ---- devices: memory for drivers, grants, virtual NICs ------------------- */
+
+/* This domain's driver memory: a page-aligned area of its own memory that
+ * guest_touch never uses, sized for its vifs' rings and buffers (empty for
+ * a domain without devices). Returns the area and sets *size (bytes). */
+void *guest_io_area(uint64_t *size);
+
+/* Grant domain `domid` access to one page of this domain's memory (page
+ * aligned), read-only or writable. Returns the grant reference (>= 0), or
+ * -EINVAL (not a page of this domain, or domid is this domain), -ENOSPC
+ * (the per-domain limit on grants is reached), -ESHUTDOWN. */
+int guest_grant_access(int domid, const void *page, int readonly);
+/* End a grant: 0, -EINVAL (not granted), -EBUSY (the peer is using it right
+ * now: retry later). */
+int guest_grant_end(int ref);
+
+/* The address of vif `vif` of domain `domid` (its MAC, IPv4 and prefix), as
+ * the host configured it; domid 0 is the host side of the TAP port.
+ * 0, -ENODEV (no such vif), -ESRCH (no such domain). */
+struct guest_net_addr {
+    uint8_t mac[6];
+    uint8_t prefix;
+    uint8_t pad;
+    uint32_t ip;                        /* host byte order */
+};
+int guest_net_addr(int domid, int vif, struct guest_net_addr *out);
+/* How many vifs this domain has. */
+int guest_vif_count(void);
+/* Hand vif `vif`'s rings to the backend (what netfront writes to xenstore
+ * in Xen): the grant references of its TX and RX ring pages (granted to
+ * domain 0, writable) and an unbound event-channel port for domain 0.
+ * 0, -ENODEV, -EBUSY (already connected), or the backend's refusal. */
+int guest_vif_connect(int vif, int tx_ref, int rx_ref, int port);
+
+/* Domain 0's backends, one pass (domain 0 only; -EPERM elsewhere): moves
+ * what is pending between the vifs' rings and the port. Returns the work
+ * done (packets moved), with *cost the CPU time that pass is modelled to
+ * take in virtual time (0 in the real engine, where it was really spent),
+ * and *poll_ns how long an idle backend may sleep before it must look at
+ * the port again (0: events suffice), *dedicated 1 when it busy-polls. */
+struct guest_backend_pass {
+    fv_ns_t cost;
+    fv_ns_t poll_ns;
+    int dedicated;
+};
+int guest_backend_poll(struct guest_backend_pass *out);
+
 /* 1 if time is virtual (sim engine): guest code between two calls takes no
  * time there, so a guest must not loop without calling the hypervisor. */
 int guest_time_is_virtual(void);

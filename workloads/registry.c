@@ -1,4 +1,5 @@
-/* registry.c — the one table of workloads, chosen by `kind`. */
+/* registry.c — the one table of workloads, chosen by `kind`. Domain-0's
+ * workload_netback is not listed: the loader gives it to Domain-0 alone. */
 #include "workload.h"
 
 #include <string.h>
@@ -10,6 +11,10 @@ extern const struct workload_desc workload_cpu_spin;
 extern const struct workload_desc workload_evtchn_ping;
 extern const struct workload_desc workload_idle;
 extern const struct workload_desc workload_hostile;
+extern const struct workload_desc workload_net_flood;
+extern const struct workload_desc workload_net_sink;
+extern const struct workload_desc workload_net_echo;
+extern const struct workload_desc workload_net_hostile;
 
 const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_hog,
@@ -17,8 +22,12 @@ const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_bursty,
     &workload_cpu_spin,
     &workload_evtchn_ping,
+    &workload_net_flood,
+    &workload_net_sink,
+    &workload_net_echo,
     &workload_idle,
     &workload_hostile,
+    &workload_net_hostile,
     NULL,
 };
 
@@ -31,9 +40,15 @@ const struct workload_desc *workload_find(const char *kind)
 }
 
 extern const struct wl_peer_rule workload_evtchn_ping_peer[];
+extern const struct wl_peer_rule workload_net_flood_peer[];
+extern const struct wl_peer_rule workload_net_echo_peer[];
+extern const struct wl_peer_rule workload_net_hostile_peer[];
 
 const struct wl_peer_param workload_peer_params[] = {
     { "evtchn-ping", "peer", workload_evtchn_ping_peer },
+    { "net-flood", "peer", workload_net_flood_peer },
+    { "net-echo", "peer", workload_net_echo_peer },
+    { "net-hostile", "peer", workload_net_hostile_peer },
     { NULL, NULL, NULL },
 };
 

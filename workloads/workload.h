@@ -38,8 +38,12 @@ struct wl_param_desc {
  * reads an integer domain id in wl_args.v as for any WL_INT (`min`, `max`,
  * `def` are ids). The loader refuses a peer that is no domain or the domain
  * itself, then checks the first rule whose `role` matches this domain (the
- * list ends at a rule with no `kind`; an empty list asks for nothing more).
- * A role is the value of the workload's WL_ENUM parameter named "role". */
+ * list ends at a rule with no `kind` that is not `unused`; an empty list asks
+ * for nothing more). A role is the value of the workload's WL_ENUM parameter
+ * named "role". A rule with no `kind` and `unused` says the role has no
+ * peer: the parameter may not be given, its default is not resolved, and
+ * the loader stores 0. With `host_ok`, the value `host` names the host side
+ * of the TAP port (netback.port: tap) and is stored as 0. */
 struct wl_peer_rule {
     int64_t role;           /* this rule applies when this domain's role is this; -1: always */
     const char *kind;       /* the peer must run this workload kind... */
@@ -49,12 +53,14 @@ struct wl_peer_rule {
      * peer has one of them per vCPU, numbered from 1: evtchn ports); NULL:
      * none. */
     const char *per_peer_vcpu;
+    bool host_ok;           /* `host` (stored as 0) is accepted: the host side of the TAP port */
+    bool unused;            /* with kind NULL: this role has no peer */
 };
 
 struct wl_peer_param {
     const char *kind;                   /* workload kind */
     const char *param;                  /* its WL_INT parameter that names a domain */
-    const struct wl_peer_rule *rules;   /* ends at a rule with no kind */
+    const struct wl_peer_rule *rules;   /* ends at a rule with no kind that is not unused */
 };
 
 struct wl_args {

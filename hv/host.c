@@ -1,0 +1,298 @@
+/* host.c — the parts of a run both engines share: event channels, domain
+ * memory, grant tables, vifs and netback. See host.h. */
+#include "host.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "../netback/netback.h"
+#include "../netback/port.h"
+#include "../workloads/netfront.h"
+#include "../workloads/guest.h"
+#include "ctx.h"
+#include "fault.h"
+#include "gnttab.h"
+#include "guest_api.h"
+#include "run.h"
+#include "scenario.h"
+
+_Static_assert(HOST_IO_PAGES_PER_VIF == NETFRONT_PAGES, "netfront lays out what the host maps");
+
+/* ---- domain memory ---------------------------------------------------------------- */
+
+static uint64_t io_bytes(const struct scn_domain *sd)
+{
+    return (uint64_t)sd->nr_vifs * HOST_IO_PAGES_PER_VIF * HOST_PAGE;
+}
+
+static int map_domain(struct host *h, int d)
+{
+    const struct scn_domain *sd = &h->scn->domains[d];
+    struct host_dom *hd = &h->dom[d];
+    uint64_t stacks = h->conf.map_all ? (uint64_t)sd->vcpus * h->conf.stack_slot : 0;
+    uint64_t io = io_bytes(sd);
+    uint64_t size = HOST_PAGE + io + stacks;
+    uint64_t guest = 0;
+    if (h->conf.map_all) {
+        /* The guest memory is what `memory` leaves once the rest is in; a
+         * domain too small for its stacks and rings gets 1 MiB more. */
+        guest = sd->memory > size + HOST_PAGE ? sd->memory - size - HOST_PAGE : (1u << 20);
+        size += guest + HOST_PAGE;
+    }
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    if (m == MAP_FAILED)
+        return -errno;
+    fv_stack_unpoison(m, size);
+    hd->mem = m;
+    hd->mem_size = size;
+    hd->guest = hd->mem + HOST_PAGE;
+    hd->guest_size = guest;
+    hd->io = hd->guest + guest;
+    hd->io_size = io;
+    hd->stacks = stacks ? hd->io + io + HOST_PAGE : NULL;   /* after the guard page */
+    /* The grant table covers the guest's own pages: shared info and guard
+     * are the hypervisor's, the stacks live above the I/O area. */
+    hd->gt = fv_fault("gnttab") ? NULL
+                                : gnttab_create(sd->id, hd->guest, guest + io, GNTTAB_DEFAULT_MAX);
+    return hd->gt ? 0 : -ENOMEM;
+}
+
+static int make_memory(struct host *h)
+{
+    const struct scenario *scn = h->scn;
+    h->dom = fv_fault("memory") ? NULL : calloc((size_t)scn->nr_domains, sizeof(*h->dom));
+    if (!h->dom)
+        return -ENOMEM;
+    for (int d = 0; d < scn->nr_domains; d++) {
+        if (!h->conf.map_all && scn->domains[d].nr_vifs == 0)
+            continue;
+        int rc = map_domain(h, d);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the backend ------------------------------------------------------------------ */
+
+static int make_netback(struct host *h, char *err, size_t errlen)
+{
+    const struct scn_netback *n = &h->scn->netback;
+    if (n->port == SCN_NB_NONE)
+        return 0;
+    struct nb_port_conf pc = { .kind = NB_PORT_LOOP, .tap_name = n->tap_name,
+                               .tap_ip = n->tap_ip, .tap_prefix = n->tap_prefix };
+    if (h->conf.virtual_time) {
+        if (n->port == SCN_NB_TAP) {
+            snprintf(err, errlen, "%s: netback.port: tap needs engine: real (the host's own "
+                     "network stack does not run in virtual time; use ring or null)", h->scn->file);
+            return -EINVAL;
+        }
+    } else {
+        pc.kind = n->port == SCN_NB_TAP ? NB_PORT_TAP : n->port == SCN_NB_NULL ? NB_PORT_NULL
+                                                                               : NB_PORT_RING;
+    }
+    char why[256] = "";
+    int rc = nb_port_open(&h->port, &pc, why, sizeof(why));
+    if (rc) {
+        snprintf(err, errlen, "cannot set up the run: netback port %s: %s",
+                 nb_port_kind_name(pc.kind), why[0] ? why : strerror(-rc));
+        return rc;
+    }
+    struct gnttab **gt = malloc((size_t)h->scn->nr_domains * sizeof(*gt));
+    if (!gt)
+        return engine_setup_error(err, errlen, "netback", -ENOMEM);
+    for (int d = 0; d < h->scn->nr_domains; d++)
+        gt[d] = h->dom[d].gt;
+    struct netback_conf c = {
+        .scn = h->scn, .port = h->port,
+        .sink = h->conf.virtual_time && n->port == SCN_NB_NULL,
+        .local_switch = n->port == SCN_NB_TAP, .virtual_time = h->conf.virtual_time,
+        .polling = n->cpu == SCN_NB_DEDICATED,
+        .ev = &h->ev.tab, .gt = gt,
+    };
+    h->nb = fv_fault("netback") ? NULL : netback_create(&c);
+    free(gt);
+    return h->nb ? 0 : engine_setup_error(err, errlen, "netback", -ENOMEM);
+}
+
+/* ---- life cycle ------------------------------------------------------------------- */
+
+int host_build(struct host *h, const struct scenario *scn, const struct host_conf *c,
+               char *err, size_t errlen)
+{
+    memset(h, 0, sizeof(*h));
+    h->scn = scn;
+    h->conf = *c;
+    int rc = make_memory(h);
+    if (rc)
+        return engine_setup_error(err, errlen, "domain memory and grant tables", rc);
+    if ((rc = engine_evtchn_init(&h->ev, scn, c->notify, c->ctx)))
+        return engine_setup_error(err, errlen, "event channels", rc);
+    return make_netback(h, err, errlen);
+}
+
+void host_destroy(struct host *h)
+{
+    if (h->nb)
+        netback_destroy(h->nb);
+    h->nb = NULL;
+    if (h->port)
+        nb_port_close(h->port);
+    h->port = NULL;
+    engine_evtchn_fini(&h->ev);
+    for (int d = 0; h->dom && d < h->scn->nr_domains; d++) {
+        struct host_dom *hd = &h->dom[d];
+        if (hd->gt)
+            gnttab_destroy(hd->gt);
+        if (hd->mem) {
+            fv_stack_unpoison(hd->mem, hd->mem_size);
+            munmap(hd->mem, hd->mem_size);
+        }
+    }
+    free(h->dom);
+    h->dom = NULL;
+}
+
+void host_set_time_base(struct host *h, int64_t ns)
+{
+    for (int d = 0; h->dom && d < h->scn->nr_domains; d++) {
+        if (!h->dom[d].mem)
+            continue;
+        struct fv_shared_info *si = (struct fv_shared_info *)h->dom[d].mem;
+        si->time_base_ns = ns;
+        atomic_store_explicit(&si->version, 2, memory_order_release);
+    }
+}
+
+void host_collect(const struct host *h, struct dom_result *res)
+{
+    if (!h->nb)
+        return;
+    for (int d = 0; d < h->scn->nr_domains; d++) {
+        struct dom_result *r = &res[d];
+        for (int v = 0; v < h->scn->domains[d].nr_vifs; v++) {
+            const struct netback_vif_stats *st = netback_vif_stats(h->nb, d, v);
+            if (!st)
+                continue;
+            r->net.tx_pkts += st->tx_pkts;
+            r->net.tx_bytes += st->tx_bytes;
+            r->net.rx_pkts += st->rx_pkts;
+            r->net.rx_bytes += st->rx_bytes;
+            for (int k = 0; k < NB_DROP_MAX; k++) {
+                r->net.drops_by[k] += st->drops[k];
+                r->net.drops += st->drops[k];
+            }
+            r->backend_cpu_ns += st->backend_ns;
+            if (st->disconnected && !r->net.disconnects++)
+                snprintf(r->net.disconnect_reason, sizeof(r->net.disconnect_reason), "vif %d: %s",
+                         v, st->reason);
+        }
+        r->net.present = h->scn->domains[d].nr_vifs > 0;
+    }
+    if (engine_dom0_index(h->scn) >= 0) {
+        struct dom_result *r0 = &res[engine_dom0_index(h->scn)];
+        r0->net.present = true;
+        r0->net.drops += netback_unowned_drops(h->nb);
+        r0->net.drops_by[NB_DROP_NO_DEST] += netback_unowned_drops(h->nb);
+    }
+}
+
+void host_net_counters(const struct host *h, int d, struct dom_net *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!h->nb)
+        return;
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+    for (int v = 0; v < h->scn->domains[d].nr_vifs; v++) {
+        const struct netback_vif_stats *st = netback_vif_stats(h->nb, d, v);
+        out->tx_pkts += LD(st->tx_pkts);
+        out->tx_bytes += LD(st->tx_bytes);
+        out->rx_pkts += LD(st->rx_pkts);
+        out->rx_bytes += LD(st->rx_bytes);
+        for (int k = 0; k < NB_DROP_MAX; k++) {
+            uint64_t n = LD(st->drops[k]);
+            out->drops_by[k] += n;
+            out->drops += n;
+        }
+    }
+#undef LD
+    out->present = h->scn->domains[d].nr_vifs > 0;
+}
+
+void host_net_source(void *ctx, int d, struct dom_net *out) { host_net_counters(ctx, d, out); }
+
+/* ---- hypercalls ------------------------------------------------------------------- */
+
+void *host_io_area(struct host *h, int d, uint64_t *size)
+{
+    *size = h->dom[d].io_size;
+    return h->dom[d].io_size ? h->dom[d].io : NULL;
+}
+
+int host_grant(struct host *h, int d, int domid, const void *page, int readonly)
+{
+    if (!h->dom[d].gt)
+        return -EINVAL;
+    if (engine_dom_index(h->scn, domid) < 0)
+        return -ESRCH;
+    return gnttab_grant(h->dom[d].gt, domid, page, readonly != 0);
+}
+
+int host_grant_end(struct host *h, int d, int ref)
+{
+    if (!h->dom[d].gt || ref < 0)
+        return -EINVAL;
+    return gnttab_end(h->dom[d].gt, (grant_ref_t)ref);
+}
+
+int host_net_addr(const struct host *h, int domid, int vif, struct guest_net_addr *out)
+{
+    const struct scenario *scn = h->scn;
+    memset(out, 0, sizeof(*out));
+    if (domid == 0) {
+        if (scn->netback.port != SCN_NB_TAP || vif != 0)
+            return -ENODEV;
+        out->ip = scn->netback.tap_ip;
+        out->prefix = scn->netback.tap_prefix;
+        return 0;
+    }
+    int d = engine_dom_index(scn, domid);
+    if (d < 0)
+        return -ESRCH;
+    if (vif < 0 || vif >= scn->domains[d].nr_vifs)
+        return -ENODEV;
+    const struct scn_vif *sv = &scn->domains[d].vifs[vif];
+    memcpy(out->mac, sv->mac, 6);
+    out->ip = sv->ip;
+    out->prefix = sv->prefix;
+    return 0;
+}
+
+int host_vif_count(const struct host *h, int d) { return h->scn->domains[d].nr_vifs; }
+
+int host_vif_connect(struct host *h, int d, int vif, int tx_ref, int rx_ref, int port)
+{
+    if (!h->nb || vif < 0 || vif >= h->scn->domains[d].nr_vifs)
+        return -ENODEV;
+    if (tx_ref < 0 || rx_ref < 0 || port <= 0)
+        return -EINVAL;
+    return netback_connect(h->nb, d, vif, (uint32_t)tx_ref, (uint32_t)rx_ref, port);
+}
+
+int host_backend_poll(struct host *h, int d, struct guest_backend_pass *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (d != engine_dom0_index(h->scn) || !h->nb)
+        return -EPERM;
+    const struct scn_netback *n = &h->scn->netback;
+    out->dedicated = n->cpu == SCN_NB_DEDICATED;
+    /* Only frames from the host (tap) arrive without an event. */
+    out->poll_ns = n->port == SCN_NB_TAP || out->dedicated ? n->poll : 0;
+    return netback_poll(h->nb, &out->cost);
+}

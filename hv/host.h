@@ -1,0 +1,88 @@
+/* host.h — what a run builds once, whichever engine runs it: the event
+ * channels, each domain's memory and grant table, the vifs and their
+ * backend (DESIGN §4: the engines supply only time, running vCPUs and how
+ * device service is paid for). The engines call the host_* hypercalls
+ * below with preemption off; these take their own locks and never the
+ * scheduler's.
+ *
+ * A domain's memory, one mapping (MAP_NORESERVE: only what is used is ever
+ * backed):  [shared-info page][guest memory][driver I/O area][guard][stacks]
+ * The real engine maps it for every domain, stacks included; the sim engine
+ * (stacks in its own arena) only for domains with devices.
+ */
+#ifndef FV_HOST_H
+#define FV_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+#include "fvtime.h"
+
+struct gnttab;
+struct netback;
+struct nb_port;
+struct guest_net_addr;
+struct guest_backend_pass;
+struct dom_result;
+
+/* Driver memory per vif: netfront's state, two ring pages, 256 TX and 256
+ * RX buffer pages (workloads/netfront.h lays it out). */
+#define HOST_IO_PAGES_PER_VIF 520u
+#define HOST_PAGE 4096u
+
+struct host_dom {
+    char *mem;                      /* the whole mapping, or NULL */
+    uint64_t mem_size;
+    char *guest;                    /* guest memory: what guest_touch walks */
+    uint64_t guest_size;
+    char *io;                       /* driver I/O area (page aligned) */
+    uint64_t io_size;
+    char *stacks;                   /* real engine: vCPU slots (guard + stack) */
+    struct gnttab *gt;              /* NULL without a mapping */
+};
+
+struct host_conf {
+    evtchn_notify_fn notify;        /* event-channel wake-ups */
+    void *ctx;
+    bool virtual_time;              /* sim: modelled costs, an in-memory port */
+    bool map_all;                   /* real: every domain gets its mapping */
+    uint64_t stack_slot;            /* real: bytes per vCPU slot (a guard page + the stack) */
+};
+
+struct host {
+    const struct scenario *scn;
+    struct host_conf conf;
+    struct engine_evtchn ev;
+    struct host_dom *dom;           /* by domain index */
+    struct nb_port *port;
+    struct netback *nb;
+};
+
+/* Build it all; 0, or -EINVAL (the scenario asks for what this engine or
+ * build cannot do: bad input) or another -errno, with a message in err. */
+int host_build(struct host *h, const struct scenario *scn, const struct host_conf *c,
+               char *err, size_t errlen);
+void host_destroy(struct host *h);
+/* Publish the run's time 0 (CLOCK_MONOTONIC ns) in every shared-info page. */
+void host_set_time_base(struct host *h, int64_t ns);
+/* After the run: each domain's backend_cpu_ns and net figures. */
+void host_collect(const struct host *h, struct dom_result *res);
+
+/* Domain index d's network counters so far (cumulative), from any thread
+ * while the run goes on; all zero for a domain without vifs. */
+struct dom_net;
+void host_net_counters(const struct host *h, int d, struct dom_net *out);
+/* The same as a metrics net source (metrics_set_net_source; ctx: the host). */
+void host_net_source(void *ctx, int d, struct dom_net *out);
+
+/* ---- hypercalls (d: the calling domain's index) ---- */
+void *host_io_area(struct host *h, int d, uint64_t *size);
+int host_grant(struct host *h, int d, int domid, const void *page, int readonly);
+int host_grant_end(struct host *h, int d, int ref);
+int host_net_addr(const struct host *h, int domid, int vif, struct guest_net_addr *out);
+int host_vif_count(const struct host *h, int d);
+int host_vif_connect(struct host *h, int d, int vif, int tx_ref, int rx_ref, int port);
+int host_backend_poll(struct host *h, int d, struct guest_backend_pass *out);
+
+#endif

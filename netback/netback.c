@@ -1,0 +1,668 @@
+/* netback.c — domain 0's network backend: vif rings <-> the port. The
+ * contract, the trust rules and the Locking block are in netback.h.
+ *
+ * A pass: for each connected vif, clear its event, take up to a budget of
+ * TX requests (Linux netback's NAPI weight, 64), copy each frame out of the
+ * guest through the grant table into a port buffer, answer the request, and
+ * forward the burst; then drain the port into the vifs' RX rings; then push
+ * the responses (notifying where the guest asked for it) and re-arm each
+ * ring's request event (final check), so that a guest's next request
+ * raises an event again.
+ */
+#include "netback.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../hv/evtchn.h"
+#include "../hv/gnttab.h"
+#include "../hv/run.h"
+#include "../hv/scenario.h"
+#include "netif.h"
+#include "port.h"
+
+_Static_assert(NB_DROP_MAX == RUN_NET_DROP_CAUSES, "run.h's drop causes follow nb_drop");
+
+const char *const nb_drop_names[NB_DROP_MAX] = {
+    "no_rx_buffer", "no_dest", "port_full", "no_buffer", "disconnected", "spoofed",
+};
+
+#define NB_TX_BUDGET 64                 /* TX requests per vif per pass */
+#define NB_RX_BUDGET 256                /* frames from the port per pass */
+#define NB_STORM_RUN 1000               /* events in a row with no work: a storm */
+#define NB_ETH_HLEN 14
+
+enum { VIF_IDLE, VIF_CONNECTED, VIF_DEAD };
+
+struct nb_vif {
+    _Atomic int state;
+    int d, idx, domid;
+    const char *dom_name;
+    uint8_t mac[6];
+    struct gnttab *gt;
+    uint32_t tx_ref, rx_ref;
+    struct netif_tx_back tx;
+    struct netif_rx_back rx;
+    int port;                           /* domain 0's end of the event channel */
+    uint32_t rx_prod_seen;              /* RX requests seen posted (event accounting) */
+    uint32_t quiet_events;              /* events in a row that brought no work */
+    bool tx_dirty, rx_dirty;            /* responses to push this pass */
+    uint32_t pass_frames;               /* frames of this vif moved in this pass */
+    struct netback_vif_stats st;
+};
+
+struct netback {
+    struct netback_conf c;
+    int nr_vifs;
+    struct nb_vif *vif;
+    int *first;                         /* by domain index: its vif 0 in vif[] */
+    uint32_t hmask;                     /* MAC hash table: vif index + 1, 0 = empty */
+    int32_t *htab;
+    uint64_t unowned_drops;
+    fv_ns_t cost;                       /* this pass's modelled cost */
+    fv_ns_t measured;                   /* real time: what the pass charged to vifs so far */
+    fv_ns_t carry;                      /* real time: passes that moved nothing, not yet shared */
+};
+
+/* ---- helpers --------------------------------------------------------------------- */
+
+/* Counters are written by the pass alone and may be read meanwhile from
+ * another thread (the timeline's sampler): relaxed single-writer stores. */
+#define NB_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
+
+static fv_ns_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (fv_ns_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static uint32_t mac_hash(const uint8_t *m)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 6; i++)
+        h = (h ^ m[i]) * 16777619u;
+    return h;
+}
+
+static struct nb_vif *vif_by_mac(const struct netback *nb, const uint8_t *mac)
+{
+    for (uint32_t i = mac_hash(mac) & nb->hmask;; i = (i + 1) & nb->hmask) {
+        int32_t k = nb->htab[i];
+        if (!k)
+            return NULL;
+        if (memcmp(nb->vif[k - 1].mac, mac, 6) == 0)
+            return &nb->vif[k - 1];
+    }
+}
+
+static bool is_group(const uint8_t *mac) { return mac[0] & 1; }
+
+/* The modelled cost of moving `bytes` (virtual time), charged to v. */
+static void charge_packet(struct netback *nb, struct nb_vif *v, uint32_t bytes)
+{
+    if (!nb->c.virtual_time)
+        return;
+    const struct scn_netback *n = &nb->c.scn->netback;
+    fv_ns_t c = n->cost_packet + (fv_ns_t)(((uint64_t)n->cost_kib * bytes) / 1024);
+    nb->cost += c;
+    if (v)
+        NB_ADD(v->st.backend_ns, c);
+}
+
+/* Measured time (real engine) spent on v's frames. */
+static void charge_time(struct netback *nb, struct nb_vif *v, fv_ns_t ns)
+{
+    NB_ADD(v->st.backend_ns, ns);
+    nb->measured += ns;
+}
+
+/* What a pass spent that no single vif's section measured (its loops, the
+ * event checks, pushing responses and notifying) is shared among the vifs
+ * whose frames it moved, in proportion; a pass that moved nothing (the
+ * final look before domain 0 sleeps, woken by an event) is carried to the
+ * next pass that does, unless netback busy-polls (dedicated). So their backend_cpu_ns add up to the time of every pass
+ * (but the last idle ones): all of netback's CPU but domain 0's own
+ * block/wake overhead. */
+static void share_rest(struct netback *nb, fv_ns_t pass_ns)
+{
+    uint64_t frames = 0;
+    for (int i = 0; i < nb->nr_vifs; i++)
+        frames += nb->vif[i].pass_frames;
+    if (!frames) {
+        /* A busy-polling backend's idle passes are its own choice, not
+         * work for anyone. */
+        if (!nb->c.polling)
+            nb->carry += pass_ns - nb->measured;
+        return;
+    }
+    fv_ns_t rest = pass_ns - nb->measured + nb->carry, left = rest;
+    nb->carry = 0;
+    for (int i = 0; i < nb->nr_vifs && frames && rest > 0; i++) {
+        struct nb_vif *v = &nb->vif[i];
+        if (!v->pass_frames)
+            continue;
+        fv_ns_t part = (fv_ns_t)((uint64_t)rest * v->pass_frames / frames);
+        frames -= v->pass_frames;
+        if (!frames)
+            part = left;                /* the last one takes the rounding */
+        NB_ADD(v->st.backend_ns, part);
+        left -= part;
+    }
+    for (int i = 0; i < nb->nr_vifs; i++)
+        nb->vif[i].pass_frames = 0;
+}
+
+static void charge_burst(struct netback *nb, struct nb_vif *v)
+{
+    if (!nb->c.virtual_time)
+        return;
+    nb->cost += nb->c.scn->netback.cost_burst;
+    if (v)
+        NB_ADD(v->st.backend_ns, nb->c.scn->netback.cost_burst);
+}
+
+static void count_drop(struct netback *nb, struct nb_vif *v, enum nb_drop why)
+{
+    if (v)
+        NB_ADD(v->st.drops[why], 1);
+    else
+        NB_ADD(nb->unowned_drops, 1);
+}
+
+/* Disconnect v alone: its rings are unmapped, its event channel closed
+ * (the guest sees the port close), the reason logged and kept. */
+static void vif_disconnect(struct netback *nb, struct nb_vif *v, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void vif_disconnect(struct netback *nb, struct nb_vif *v, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->st.reason, sizeof(v->st.reason), fmt, ap);
+    va_end(ap);
+    atomic_store_explicit(&v->state, VIF_DEAD, memory_order_relaxed);
+    v->st.disconnected = true;
+    gnttab_unmap(v->gt, v->tx_ref);
+    gnttab_unmap(v->gt, v->rx_ref);
+    evtchn_close(nb->c.ev, 0, v->port);
+    fprintf(stderr, "fairvisor: netback: vif %s.%d disconnected: %s\n", v->dom_name, v->idx,
+            v->st.reason);
+}
+
+static const char *grant_error(int rc)
+{
+    switch (rc) {
+    case -EINVAL: return "out of range";
+    case -ENOENT: return "not in use";
+    case -EPERM: return "not granted to domain 0";
+    case -EACCES: return "read-only";
+    case -ERANGE: return "offset + size beyond the page";
+    case -ESHUTDOWN: return "its domain is being torn down";
+    default: return strerror(-rc);
+    }
+}
+
+/* ---- RX: a frame into a guest ---------------------------------------------------- */
+
+/* Read the guest's request producer once and check it. false: the ring is
+ * broken and v was disconnected. */
+static bool rx_ring_ok(struct netback *nb, struct nb_vif *v, uint32_t *prod)
+{
+    *prod = FV_RING_REQ_PROD(&v->rx);
+    if (!FV_RING_REQUEST_PROD_OVERFLOW(&v->rx, *prod))
+        return true;
+    vif_disconnect(nb, v, "RX ring: producer %u is %u requests ahead of the consumer (the ring "
+                   "has %u)", *prod, *prod - v->rx.req_cons, (unsigned)netif_rx_RING_SIZE);
+    return false;
+}
+
+static void deliver(struct netback *nb, struct nb_vif *w, const uint8_t *data, uint16_t len)
+{
+    int state = atomic_load_explicit(&w->state, memory_order_acquire);
+    if (state != VIF_CONNECTED) {
+        count_drop(nb, w, state == VIF_DEAD ? NB_DROP_DISCONNECTED : NB_DROP_NO_RX_BUFFER);
+        return;
+    }
+    uint32_t prod;
+    if (!rx_ring_ok(nb, w, &prod)) {
+        count_drop(nb, w, NB_DROP_DISCONNECTED);
+        return;
+    }
+    /* Responses never overtake the requests they answer, so a free request
+     * slot is one between the consumer and the producer. */
+    if (w->rx.req_cons == prod) {
+        count_drop(nb, w, NB_DROP_NO_RX_BUFFER);
+        return;
+    }
+    struct netif_rx_request req;
+    FV_RING_COPY_REQUEST(&w->rx, w->rx.req_cons, &req);
+    w->rx.req_cons++;
+    int rc = gnttab_copy_to(w->gt, 0, req.gref, 0, data, len);
+    struct netif_rx_response *rsp = FV_RING_GET_RESPONSE(&w->rx, w->rx.rsp_prod_pvt);
+    rsp->id = req.id;
+    rsp->offset = 0;
+    rsp->flags = 0;
+    rsp->status = rc ? NETIF_RSP_ERROR : (int16_t)len;
+    w->rx.rsp_prod_pvt++;
+    w->rx_dirty = true;
+    if (rc) {
+        vif_disconnect(nb, w, "RX request id %u: grant %u %s", req.id, req.gref, grant_error(rc));
+        count_drop(nb, w, NB_DROP_DISCONNECTED);
+        return;
+    }
+    w->pass_frames++;
+    NB_ADD(w->st.rx_pkts, 1);
+    NB_ADD(w->st.rx_bytes, len);
+}
+
+/* A frame by destination MAC: one vif, or every vif but the sender's.
+ * Returns the vif that got it (NULL: broadcast, or no one). */
+static struct nb_vif *switch_frame(struct netback *nb, struct nb_vif *src, const uint8_t *data,
+                                   uint16_t len)
+{
+    if (len < NB_ETH_HLEN) {
+        count_drop(nb, src, NB_DROP_NO_DEST);
+        return NULL;
+    }
+    if (is_group(data)) {
+        for (int i = 0; i < nb->nr_vifs; i++) {
+            struct nb_vif *w = &nb->vif[i];
+            if (w != src && atomic_load_explicit(&w->state, memory_order_acquire) == VIF_CONNECTED) {
+                deliver(nb, w, data, len);
+                charge_packet(nb, w, len);
+            }
+        }
+        return NULL;
+    }
+    struct nb_vif *w = vif_by_mac(nb, data);
+    if (!w) {
+        count_drop(nb, src, NB_DROP_NO_DEST);
+        return NULL;
+    }
+    deliver(nb, w, data, len);
+    charge_packet(nb, w, len);
+    return w;
+}
+
+/* Everything the port received, up to the budget. In real time a burst's
+ * time is read once (the clock is not free) and shared evenly among the
+ * vifs its frames went to. */
+static int port_rx(struct netback *nb)
+{
+    if (nb->c.sink)
+        return 0;
+    struct nb_pkt p[NB_BURST];
+    struct nb_vif *to[NB_BURST];
+    int moved = 0;
+    while (moved < NB_RX_BUDGET) {
+        unsigned n = nb_port_rx(nb->c.port, p, NB_BURST);
+        if (!n)
+            break;
+        /* (the rx call itself is in the pass's unmeasured rest) */
+        fv_ns_t t0 = nb->c.virtual_time ? 0 : mono_ns();
+        /* The burst's own cost goes to the first frame's sender, if ours. */
+        charge_burst(nb, p[0].len >= 12 ? vif_by_mac(nb, p[0].data + 6) : NULL);
+        for (unsigned i = 0; i < n; i++) {
+            struct nb_vif *src = p[i].len >= 12 ? vif_by_mac(nb, p[i].data + 6) : NULL;
+            to[i] = switch_frame(nb, src, p[i].data, p[i].len);
+            if (!to[i])
+                to[i] = src;
+        }
+        nb_port_free(nb->c.port, p, n);
+        if (!nb->c.virtual_time) {
+            fv_ns_t dt = mono_ns() - t0, each = dt / (fv_ns_t)n;
+            for (unsigned i = 0; i < n; i++)
+                if (to[i])
+                    charge_time(nb, to[i], i ? each : dt - each * (fv_ns_t)(n - 1));
+        }
+        moved += (int)n;
+    }
+    return moved;
+}
+
+/* ---- TX: frames out of a guest --------------------------------------------------- */
+
+/* Send a burst taken from src: to local vifs directly when the port is the
+ * host's (tap), else all through the port; what the port refuses is
+ * dropped and counted. */
+static void forward(struct netback *nb, struct nb_vif *src, struct nb_pkt *p, unsigned n)
+{
+    if (nb->c.sink) {
+        nb_port_free(nb->c.port, p, n);
+        return;
+    }
+    struct nb_pkt out[NB_BURST];
+    unsigned k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct nb_vif *w = nb->c.local_switch && !is_group(p[i].data) ? vif_by_mac(nb, p[i].data)
+                                                                       : NULL;
+        if (nb->c.local_switch && (w || is_group(p[i].data)))
+            switch_frame(nb, src, p[i].data, p[i].len);
+        if (w)
+            nb_port_free(nb->c.port, &p[i], 1);
+        else
+            out[k++] = p[i];
+    }
+    unsigned sent = k ? nb_port_tx(nb->c.port, out, k) : 0;
+    if (sent < k) {
+        NB_ADD(src->st.drops[NB_DROP_PORT_FULL], k - sent);
+        nb_port_free(nb->c.port, out + sent, k - sent);
+    }
+}
+
+static void tx_respond(struct nb_vif *v, uint16_t id, int16_t status)
+{
+    struct netif_tx_response *rsp = FV_RING_GET_RESPONSE(&v->tx, v->tx.rsp_prod_pvt);
+    rsp->id = id;
+    rsp->status = status;
+    v->tx.rsp_prod_pvt++;
+    v->tx_dirty = true;
+}
+
+/* Copy one request's frame into p. 0; 1: refused (dropped, p unused); or
+ * -1 after disconnecting v. */
+static int tx_one(struct netback *nb, struct nb_vif *v, struct nb_pkt *p)
+{
+    struct netif_tx_request req;
+    FV_RING_COPY_REQUEST(&v->tx, v->tx.req_cons, &req);
+    v->tx.req_cons++;
+    /* From here on only the private copy is read (XSA-155). */
+    const char *bad = NULL;
+    if (req.size < NB_ETH_HLEN || req.size > NETIF_FRAME_MAX)
+        bad = "size outside 14..1514";
+    else if (req.flags)
+        bad = "flags set (none are defined)";
+    else if ((uint32_t)req.offset + req.size > GNTTAB_PAGE_SIZE)
+        bad = "offset + size beyond the page";
+    int rc = bad ? -EINVAL : gnttab_copy_from(v->gt, 0, req.gref, req.offset, p->data, req.size);
+    if (rc) {
+        tx_respond(v, req.id, NETIF_RSP_ERROR);
+        if (bad)
+            vif_disconnect(nb, v, "TX request id %u (offset %u, size %u): %s", req.id, req.offset,
+                           req.size, bad);
+        else
+            vif_disconnect(nb, v, "TX request id %u: grant %u %s", req.id, req.gref,
+                           grant_error(rc));
+        return -1;
+    }
+    if (memcmp(p->data + 6, v->mac, 6) != 0) {
+        tx_respond(v, req.id, NETIF_RSP_ERROR);
+        NB_ADD(v->st.drops[NB_DROP_SPOOFED], 1);
+        return 1;
+    }
+    p->len = req.size;
+    tx_respond(v, req.id, NETIF_RSP_OKAY);
+    v->pass_frames++;
+    NB_ADD(v->st.tx_pkts, 1);
+    NB_ADD(v->st.tx_bytes, req.size);
+    charge_packet(nb, v, req.size);
+    return 0;
+}
+
+/* Up to the budget of v's TX requests. Returns the frames taken. */
+static int vif_tx(struct netback *nb, struct nb_vif *v)
+{
+    uint32_t prod = FV_RING_REQ_PROD(&v->tx);
+    if (FV_RING_REQUEST_PROD_OVERFLOW(&v->tx, prod)) {
+        vif_disconnect(nb, v, "TX ring: producer %u is %u requests ahead of the consumer (the "
+                       "ring has %u)", prod, prod - v->tx.req_cons, (unsigned)netif_tx_RING_SIZE);
+        return 0;
+    }
+    int taken = 0;
+    while (v->tx.req_cons != prod && taken < NB_TX_BUDGET) {
+        unsigned want = prod - v->tx.req_cons;
+        if (want > NB_BURST)
+            want = NB_BURST;
+        if (want > (unsigned)(NB_TX_BUDGET - taken))
+            want = (unsigned)(NB_TX_BUDGET - taken);
+        struct nb_pkt p[NB_BURST];
+        unsigned n = nb_port_alloc(nb->c.port, p, want);
+        if (!n)
+            break;                      /* no buffers: the requests wait for the next pass */
+        charge_burst(nb, v);
+        unsigned ok = 0;
+        bool dead = false;
+        for (unsigned i = 0; i < n && !dead; i++) {
+            int rc = tx_one(nb, v, &p[ok]);
+            ok += rc == 0;
+            dead = rc < 0;
+            taken += rc == 1;           /* a request consumed all the same */
+        }
+        if (n > ok)
+            nb_port_free(nb->c.port, p + ok, n - ok);
+        if (ok)
+            forward(nb, v, p, ok);
+        taken += (int)ok;
+        if (dead)
+            break;
+    }
+    return taken;
+}
+
+/* ---- a pass ---------------------------------------------------------------------- */
+
+/* Did the guest post RX buffers beyond any it posted before? Only forward
+ * progress counts as work (a producer moved back and forth is not), and a
+ * producer more than a ring ahead breaks the ring here too, not only when
+ * a frame comes for it. */
+static bool rx_posted(struct netback *nb, struct nb_vif *v)
+{
+    uint32_t prod;
+    if (!rx_ring_ok(nb, v, &prod))
+        return false;
+    if ((int32_t)(prod - v->rx_prod_seen) <= 0)
+        return false;
+    v->rx_prod_seen = prod;
+    return true;
+}
+
+/* An event that brought no work, many times in a row, is a storm (XSA-332):
+ * each one costs domain 0 a wake-up. */
+static void account_event(struct netback *nb, struct nb_vif *v, bool event, bool work)
+{
+    if (event) {
+        v->st.events++;
+        charge_burst(nb, v);            /* waking for it is not free */
+    }
+    if (work) {
+        v->quiet_events = 0;
+        return;
+    }
+    if (!event)
+        return;
+    v->st.spurious++;
+    if (++v->quiet_events >= NB_STORM_RUN)
+        vif_disconnect(nb, v, "event storm: %u notifications in a row with no work",
+                       v->quiet_events);
+}
+
+/* Push v's responses, notify the guest if it asked, and re-arm its request
+ * event. Returns 1 if requests came in meanwhile. */
+static int vif_flush(struct netback *nb, struct nb_vif *v)
+{
+    if (atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED) {
+        v->tx_dirty = v->rx_dirty = false;      /* its rings are no longer ours */
+        return 0;
+    }
+    bool notify = false, n1 = false;
+    if (v->tx_dirty)
+        FV_RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->tx, notify);
+    if (v->rx_dirty)
+        FV_RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->rx, n1);
+    v->tx_dirty = v->rx_dirty = false;
+    if (notify || n1) {
+        evtchn_send(nb->c.ev, 0, v->port);
+        if (nb->c.virtual_time) {
+            nb->cost += nb->c.scn->netback.cost_notify;
+            NB_ADD(v->st.backend_ns, nb->c.scn->netback.cost_notify);
+        }
+    }
+    int more = 0;
+    FV_RING_FINAL_CHECK_FOR_REQUESTS(&v->tx, more);
+    return more ? 1 : 0;
+}
+
+int netback_poll(struct netback *nb, fv_ns_t *cost)
+{
+    nb->cost = 0;
+    nb->measured = 0;
+    fv_ns_t pass0 = nb->c.virtual_time ? 0 : mono_ns();
+    int moved = 0;
+    for (int i = 0; i < nb->nr_vifs; i++) {
+        struct nb_vif *v = &nb->vif[i];
+        if (atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED)
+            continue;
+        /* Clear the event before looking: one that comes after is kept. */
+        bool event = evtchn_test_and_clear_pending(nb->c.ev, 0, v->port) == 1;
+        /* The clock only around real work: an idle poll is mostly reads. */
+        bool timed = !nb->c.virtual_time && FV_RING_REQ_PROD(&v->tx) != v->tx.req_cons;
+        fv_ns_t t0 = timed ? mono_ns() : 0;
+        int n = vif_tx(nb, v);
+        if (timed)
+            charge_time(nb, v, mono_ns() - t0);
+        bool posted = false;
+        if (atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
+            posted = rx_posted(nb, v);
+        if (atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
+            account_event(nb, v, event, n > 0 || posted);
+        moved += n;
+    }
+    moved += port_rx(nb);
+    int more = 0;
+    for (int i = 0; i < nb->nr_vifs; i++)
+        more |= vif_flush(nb, &nb->vif[i]);
+    if (nb->c.virtual_time) {
+        for (int i = 0; i < nb->nr_vifs; i++)
+            nb->vif[i].pass_frames = 0;
+    } else if (moved || !nb->c.polling) {
+        share_rest(nb, mono_ns() - pass0);
+    }
+    *cost = nb->cost;
+    return moved + more;
+}
+
+/* ---- set-up ---------------------------------------------------------------------- */
+
+int netback_connect(struct netback *nb, int d, int vif, uint32_t tx_ref, uint32_t rx_ref, int port)
+{
+    if (d < 0 || d >= nb->c.scn->nr_domains || nb->first[d] < 0 ||
+        vif >= nb->c.scn->domains[d].nr_vifs || vif < 0)
+        return -ENODEV;
+    struct nb_vif *v = &nb->vif[nb->first[d] + vif];
+    int expect = VIF_IDLE;
+    /* Claim it first: two vCPUs of one guest may race to connect. */
+    if (!atomic_compare_exchange_strong(&v->state, &expect, -1))
+        return -EBUSY;
+    int err = 0;
+    struct netif_tx_sring *txs = gnttab_map(v->gt, 0, tx_ref, true, &err);
+    if (!txs)
+        goto undo;
+    struct netif_rx_sring *rxs = gnttab_map(v->gt, 0, rx_ref, true, &err);
+    if (!rxs)
+        goto unmap_tx;
+    int local = evtchn_bind_interdomain(nb->c.ev, 0, v->domid, port);
+    if (local < 0) {
+        err = local;
+        goto unmap_rx;
+    }
+    v->tx_ref = tx_ref;
+    v->rx_ref = rx_ref;
+    v->port = local;
+    FV_BACK_RING_INIT(&v->tx, txs);
+    FV_BACK_RING_INIT(&v->rx, rxs);
+    v->rx_prod_seen = 0;
+    v->st.connected = true;
+    /* Pairs with the acquire loads in the pass: the vif is filled in. */
+    atomic_store_explicit(&v->state, VIF_CONNECTED, memory_order_release);
+    return 0;
+unmap_rx:
+    gnttab_unmap(v->gt, rx_ref);
+unmap_tx:
+    gnttab_unmap(v->gt, tx_ref);
+undo:
+    atomic_store(&v->state, VIF_IDLE);
+    return err;
+}
+
+static int build_vifs(struct netback *nb)
+{
+    const struct scenario *scn = nb->c.scn;
+    for (int d = 0; d < scn->nr_domains; d++)
+        nb->nr_vifs += scn->domains[d].nr_vifs;
+    nb->vif = calloc((size_t)nb->nr_vifs + 1, sizeof(*nb->vif));
+    nb->first = malloc((size_t)scn->nr_domains * sizeof(*nb->first));
+    uint32_t hsize = 16;
+    while (hsize < 2u * (uint32_t)nb->nr_vifs)
+        hsize <<= 1;
+    nb->hmask = hsize - 1;
+    nb->htab = calloc(hsize, sizeof(*nb->htab));
+    if (!nb->vif || !nb->first || !nb->htab)
+        return -ENOMEM;
+    int k = 0;
+    for (int d = 0; d < scn->nr_domains; d++) {
+        const struct scn_domain *sd = &scn->domains[d];
+        nb->first[d] = sd->nr_vifs ? k : -1;
+        for (int i = 0; i < sd->nr_vifs; i++, k++) {
+            struct nb_vif *v = &nb->vif[k];
+            atomic_init(&v->state, VIF_IDLE);
+            v->d = d;
+            v->idx = i;
+            v->domid = sd->id;
+            v->dom_name = sd->name;
+            memcpy(v->mac, sd->vifs[i].mac, 6);
+            v->gt = nb->c.gt ? nb->c.gt[d] : NULL;
+            uint32_t h = mac_hash(v->mac) & nb->hmask;
+            while (nb->htab[h])
+                h = (h + 1) & nb->hmask;
+            nb->htab[h] = k + 1;
+        }
+    }
+    return 0;
+}
+
+struct netback *netback_create(const struct netback_conf *c)
+{
+    struct netback *nb = calloc(1, sizeof(*nb));
+    if (!nb)
+        return NULL;
+    nb->c = *c;
+    nb->c.gt = NULL;
+    if (build_vifs(nb) == 0) {
+        for (int k = 0; k < nb->nr_vifs; k++)
+            nb->vif[k].gt = c->gt ? c->gt[nb->vif[k].d] : NULL;
+        return nb;
+    }
+    netback_destroy(nb);
+    errno = ENOMEM;
+    return NULL;
+}
+
+void netback_destroy(struct netback *nb)
+{
+    if (!nb)
+        return;
+    for (int k = 0; nb->vif && k < nb->nr_vifs; k++)
+        if (atomic_load(&nb->vif[k].state) == VIF_CONNECTED) {
+            gnttab_unmap(nb->vif[k].gt, nb->vif[k].tx_ref);
+            gnttab_unmap(nb->vif[k].gt, nb->vif[k].rx_ref);
+        }
+    free(nb->vif);
+    free(nb->first);
+    free(nb->htab);
+    free(nb);
+}
+
+const struct netback_vif_stats *netback_vif_stats(const struct netback *nb, int d, int vif)
+{
+    if (d < 0 || d >= nb->c.scn->nr_domains || nb->first[d] < 0 || vif < 0 ||
+        vif >= nb->c.scn->domains[d].nr_vifs)
+        return NULL;
+    return &nb->vif[nb->first[d] + vif].st;
+}
+
+uint64_t netback_unowned_drops(const struct netback *nb) { return nb->unowned_drops; }

@@ -1,0 +1,97 @@
+/* netback.h — domain 0's network backend (Xen's netback in miniature).
+ *
+ * Every vif of every domain has a TX and an RX ring (netif.h) in pages its
+ * guest granted to domain 0, and an event channel to domain 0. One pass
+ * (netback_poll) takes each connected vif's TX requests, copies each frame
+ * out of the guest's granted page into a port buffer (gnttab copy, with
+ * every check), answers the request, and sends the frames to the port; then
+ * it takes what the port received and delivers each frame by destination
+ * MAC (broadcast: to every vif but the sender's) into a buffer the
+ * destination guest posted on its RX ring, like dom0's bridge.
+ *
+ * A guest is untrusted: every request is copied out of the shared ring
+ * once and then validated; a broken ring (a producer more than a ring ahead
+ * of the consumer), a bad request (size, flags, offset + size past the
+ * page), a grant the copy refuses (out of range, not ours, read-only for an
+ * RX buffer) or an event storm disconnects that vif alone, with the reason
+ * logged and kept. Nothing a guest writes can make netback touch memory
+ * other than through a grant check. A frame whose source MAC is not its
+ * vif's is answered with an error and dropped (as dom0's bridge with
+ * anti-spoofing would): the source MAC is how netback tells, for a frame
+ * coming back from the port, whose it was.
+ *
+ * Locking: netback_poll runs on one thread at a time (domain 0's vCPU 0,
+ * with preemption off, or its dedicated pCPU); netback_connect comes from
+ * guest vCPUs on other threads. A vif's state word is the only thing both
+ * touch: connect fills the vif and publishes CONNECTED with a release
+ * store, which pairs with the acquire load in the pass; only the pass
+ * moves a vif from CONNECTED to DISCONNECTED. Statistics are written by
+ * the pass only and read after the run.
+ */
+#ifndef FV_NETBACK_H
+#define FV_NETBACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../hv/fvtime.h"
+
+struct scenario;
+struct nb_port;
+struct gnttab;
+struct evtchn_tab;
+
+/* Why a frame was dropped. Each is counted for one domain. */
+enum nb_drop {
+    NB_DROP_NO_RX_BUFFER,           /* the destination posted no RX buffer */
+    NB_DROP_NO_DEST,                /* no vif has the destination MAC (ring port) */
+    NB_DROP_PORT_FULL,              /* the port took fewer than offered */
+    NB_DROP_NO_BUFFER,              /* netback ran out of packet buffers */
+    NB_DROP_DISCONNECTED,           /* the destination vif is disconnected */
+    NB_DROP_SPOOFED,                /* a guest sent a frame with another source MAC than its vif's */
+    NB_DROP_MAX
+};
+extern const char *const nb_drop_names[NB_DROP_MAX];   /* "no_rx_buffer", ... */
+
+struct netback_vif_stats {
+    uint64_t tx_pkts, tx_bytes;     /* frames the guest sent, accepted by netback */
+    uint64_t rx_pkts, rx_bytes;     /* frames delivered into the guest */
+    uint64_t drops[NB_DROP_MAX];
+    uint64_t events, spurious;      /* notifications from the guest; ones with no work */
+    fv_ns_t backend_ns;             /* netback's CPU spent on this vif's frames */
+    bool connected, disconnected;
+    char reason[160];               /* why it was disconnected */
+};
+
+struct netback_conf {
+    const struct scenario *scn;
+    struct nb_port *port;           /* where frames go; NULL with sink set */
+    bool sink;                      /* a null port: frames are counted and dropped */
+    bool local_switch;              /* deliver to local MACs without the port (tap) */
+    bool virtual_time;              /* charge the scenario's cost model, not measured time */
+    bool polling;                   /* dedicated: passes run back to back, idle ones are polls */
+    struct evtchn_tab *ev;
+    struct gnttab *const *gt;       /* by domain index (NULL: no grants) */
+};
+
+struct netback;
+
+/* NULL with errno set (ENOMEM). */
+struct netback *netback_create(const struct netback_conf *c);
+void netback_destroy(struct netback *nb);
+
+/* A guest hands vif `vif` of domain index `d` its rings: maps them, binds
+ * the event channel. 0, -ENODEV (no such vif), -EBUSY (connected or
+ * disconnected already), or the grant or event-channel error. */
+int netback_connect(struct netback *nb, int d, int vif, uint32_t tx_ref, uint32_t rx_ref, int port);
+
+/* One pass over every vif and the port. Returns the frames moved; *cost is
+ * the modelled CPU time of the pass (virtual time) or 0. */
+int netback_poll(struct netback *nb, fv_ns_t *cost);
+
+/* The statistics of vif `vif` of domain index d, or NULL. */
+const struct netback_vif_stats *netback_vif_stats(const struct netback *nb, int d, int vif);
+/* Drops not attributable to a guest (a frame from the port to no one). */
+uint64_t netback_unowned_drops(const struct netback *nb);
+
+#endif
