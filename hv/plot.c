@@ -20,11 +20,10 @@
  * all domains at one t_s; the run starts at 0): computed here, into
  * plots/net-throughput.csv, which gnuplot only draws.
  *
- * The CSV reader (results_read_domains) is public so that fuzz/ can feed
- * it arbitrary bytes; it looks names up in a hash index, so a run with
- * tens of thousands of domains reads in linear time.
+ * Reading the CSV files back is results_csv.c.
  */
 #include "results.h"
+#include "results_priv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -95,155 +94,6 @@ static int find_templates(char *out, size_t n)
         return 0;
 #endif
     return -ENOENT;
-}
-
-/* ---- reading the CSV files ---------------------------------------------------- */
-
-/* The name index: open addressing with linear probing over indices into
- * ds->v (slot = index + 1, 0 = empty), at most half full, FNV-1a hash.
- * Indices rather than pointers, so growing ds->v never invalidates it.
- * Not glibc's hsearch_r: its hash keeps only about the first 8 characters
- * of a key (4 bits per character shifted through 32 bits), so replica names
- * such as domain-000000 .. domain-049999 all collide and a lookup is
- * linear again (measured: 86 s for 50,000 such names, against 0.02 s for
- * short distinct ones); its table cannot grow either. Not uthash: it links
- * the elements by pointer, which ds->v's realloc and qsort would break. */
-static uint32_t name_hash(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
-static int index_build(struct results_doms *ds, int nslot)
-{
-    int *slot = calloc((size_t)nslot, sizeof(*slot));
-    if (!slot)
-        return -ENOMEM;
-    for (int i = 0; i < ds->n; i++) {
-        uint32_t h = name_hash(ds->v[i].name) & (uint32_t)(nslot - 1);
-        while (slot[h])
-            h = (h + 1) & (uint32_t)(nslot - 1);
-        slot[h] = i + 1;
-    }
-    free(ds->slot);
-    ds->slot = slot;
-    ds->nslot = nslot;
-    return 0;
-}
-
-/* The domain named `name` (already cut to SCN_NAME_MAX - 1), added if new;
- * NULL when out of memory. */
-static struct results_dom *doms_get(struct results_doms *ds, const char *name)
-{
-    if (!ds->slot || 2 * (ds->n + 1) > ds->nslot) {
-        int nslot = ds->nslot ? ds->nslot : 128;
-        while (2 * (ds->n + 1) > nslot) {
-            if (nslot > INT_MAX / 2)
-                return NULL;
-            nslot *= 2;
-        }
-        if (index_build(ds, nslot) < 0)
-            return NULL;
-    }
-    uint32_t mask = (uint32_t)(ds->nslot - 1), h = name_hash(name) & mask;
-    for (; ds->slot[h]; h = (h + 1) & mask) {
-        struct results_dom *d = &ds->v[ds->slot[h] - 1];
-        if (strcmp(d->name, name) == 0)
-            return d;
-    }
-    if (ds->n == ds->cap) {
-        if (ds->cap > INT_MAX / 2)
-            return NULL;
-        int cap = ds->cap ? ds->cap * 2 : 64;
-        struct results_dom *v = realloc(ds->v, (size_t)cap * sizeof(*v));
-        if (!v)
-            return NULL;
-        ds->v = v;
-        ds->cap = cap;
-    }
-    struct results_dom *d = &ds->v[ds->n];
-    memcpy(d->name, name, strlen(name) + 1);
-    d->key = 0;
-    d->order = ds->n;
-    ds->slot[h] = ++ds->n;
-    return d;
-}
-
-void results_doms_free(struct results_doms *ds)
-{
-    free(ds->v);
-    free(ds->slot);
-    memset(ds, 0, sizeof(*ds));
-}
-
-/* Split a CSV line (no quoting: see results.c) into at most max fields. */
-static int split_csv(char *line, char **f, int max)
-{
-    int n = 0;
-    line[strcspn(line, "\r\n")] = '\0';
-    while (n < max) {
-        f[n++] = line;
-        char *c = strchr(line, ',');
-        if (!c)
-            break;
-        *c = '\0';
-        line = c + 1;
-    }
-    return n;
-}
-
-int results_read_domains(FILE *f, int name_col, int val_col, bool use_max,
-                         struct results_doms *ds)
-{
-    if (name_col < 0 || name_col >= RESULTS_CSV_MAX_COLS || val_col < 0
-        || val_col >= RESULTS_CSV_MAX_COLS)
-        return -EINVAL;
-    char *line = NULL, *fld[RESULTS_CSV_MAX_COLS], name[SCN_NAME_MAX];
-    size_t cap = 0;
-    int err = 0;
-    int need = (name_col > val_col ? name_col : val_col) + 1;
-    errno = 0;
-    for (long ln = 0; getline(&line, &cap, f) > 0; ln++) {
-        if (ln == 0 || split_csv(line, fld, RESULTS_CSV_MAX_COLS) < need)
-            continue;               /* the header, or a short (torn) line */
-        snprintf(name, sizeof(name), "%s", fld[name_col]);
-        struct results_dom *d = doms_get(ds, name);
-        if (!d) {
-            err = -ENOMEM;
-            break;
-        }
-        double v = strtod(fld[val_col], NULL);
-        d->key = use_max ? (v > d->key ? v : d->key) : d->key + v;
-    }
-    if (!err && ferror(f))
-        err = errno == ENOMEM ? -ENOMEM : -EIO;
-    free(line);
-    return err;
-}
-
-/* Largest key first; NaN (a "nan" in the file) after every number; ties in
- * the order first seen, so the ranking is the same with any qsort. */
-static int by_key_desc(const void *a, const void *b)
-{
-    const struct results_dom *x = a, *y = b;
-    bool xn = isnan(x->key), yn = isnan(y->key);
-    if (xn != yn)
-        return xn ? 1 : -1;
-    if (!xn && x->key != y->key)
-        return x->key < y->key ? 1 : -1;
-    return (x->order > y->order) - (x->order < y->order);
-}
-
-void results_rank_domains(struct results_doms *ds)
-{
-    if (ds->n > 1)
-        qsort(ds->v, (size_t)ds->n, sizeof(ds->v[0]), by_key_desc);
-    /* The index holds positions: rebuilt on the next lookup. */
-    free(ds->slot);
-    ds->slot = NULL;
-    ds->nslot = 0;
 }
 
 /* The gnuplot word list of the domains to draw: all of them, or the
@@ -630,8 +480,8 @@ static int plot_csv(struct graph *g, const char *csv, int name_col, int val_col,
 enum { TL_T, TL_DOM, TL_NET_TX_PKTS = 8, TL_NET_RX_PKTS, TL_NET_TX_BYTES, TL_NET_RX_BYTES,
        TL_NET_DROPS, TL_COLS };
 
-/* Is `name` one of ds's domains? Without adding it (doms_get would). The
- * index is there from the first doms_get until results_rank_domains. */
+/* Is `name` one of ds's domains? Without adding it (results_doms_get would). The
+ * index is there from the first results_doms_get until results_rank_domains. */
 static bool doms_has(const struct results_doms *ds, const char *name)
 {
     for (int i = 0; !ds->slot && i < ds->n; i++)
@@ -639,7 +489,7 @@ static bool doms_has(const struct results_doms *ds, const char *name)
             return true;
     if (!ds->slot)
         return false;
-    uint32_t mask = (uint32_t)(ds->nslot - 1), h = name_hash(name) & mask;
+    uint32_t mask = (uint32_t)(ds->nslot - 1), h = results_name_hash(name) & mask;
     for (; ds->slot[h]; h = (h + 1) & mask)
         if (strcmp(ds->v[ds->slot[h] - 1].name, name) == 0)
             return true;
@@ -656,7 +506,7 @@ static int net_scan(FILE *f, struct results_doms *ds, bool *any)
     int err = 0;
     *any = false;
     for (long ln = 0; !err && getline(&line, &cap, f) > 0; ln++) {
-        if (ln == 0 || split_csv(line, fld, RESULTS_CSV_MAX_COLS) < TL_COLS)
+        if (ln == 0 || results_split_csv(line, fld, RESULTS_CSV_MAX_COLS) < TL_COLS)
             continue;
         double bytes = strtod(fld[TL_NET_TX_BYTES], NULL) + strtod(fld[TL_NET_RX_BYTES], NULL);
         for (int c = TL_NET_TX_PKTS; c <= TL_NET_DROPS; c++)
@@ -664,7 +514,7 @@ static int net_scan(FILE *f, struct results_doms *ds, bool *any)
         if (!(bytes > 0))
             continue;
         snprintf(name, sizeof(name), "%s", fld[TL_DOM]);
-        struct results_dom *d = doms_get(ds, name);
+        struct results_dom *d = results_doms_get(ds, name);
         if (d)
             d->key += bytes;
         else
@@ -684,7 +534,7 @@ static void net_rates(FILE *in, FILE *out, const struct results_doms *ds, int n)
     double prev = 0, cur = 0;           /* this row's interval: [prev, cur) */
     fputs("t_s,domain,rx_mbit_s,tx_mbit_s\n", out);
     for (long ln = 0; getline(&line, &cap, in) > 0; ln++) {
-        if (ln == 0 || split_csv(line, fld, RESULTS_CSV_MAX_COLS) < TL_COLS)
+        if (ln == 0 || results_split_csv(line, fld, RESULTS_CSV_MAX_COLS) < TL_COLS)
             continue;
         double t = strtod(fld[TL_T], NULL);
         if (t != cur) {
@@ -745,7 +595,7 @@ static int plot_rtt(struct graph *g, const struct results_doms *traffic, const c
     for (int i = 0; !err && i < lat.n; i++) {
         if (!doms_has(traffic, lat.v[i].name))
             continue;
-        struct results_dom *d = doms_get(&rtt, lat.v[i].name);
+        struct results_dom *d = results_doms_get(&rtt, lat.v[i].name);
         if (!d)
             err = -ENOMEM;
         else

@@ -53,6 +53,7 @@ struct nb_vif {
     uint32_t quiet_events;              /* events in a row that brought no work */
     bool tx_dirty, rx_dirty;            /* responses to push this pass */
     uint32_t pass_frames;               /* frames of this vif moved in this pass */
+    int pass_tx;                        /* TX requests taken in this pass */
     struct netback_vif_stats st;
 };
 
@@ -102,6 +103,25 @@ static struct nb_vif *vif_by_mac(const struct netback *nb, const uint8_t *mac)
 }
 
 static bool is_group(const uint8_t *mac) { return mac[0] & 1; }
+
+/* The last lookup, kept for the next: a burst's frames mostly share their
+ * source and destination. */
+struct mac_memo {
+    uint8_t mac[6];
+    struct nb_vif *v;
+    bool valid;
+};
+
+static struct nb_vif *vif_by_mac_memo(const struct netback *nb, struct mac_memo *m,
+                                      const uint8_t *mac)
+{
+    if (m->valid && memcmp(m->mac, mac, 6) == 0)
+        return m->v;
+    memcpy(m->mac, mac, 6);
+    m->v = vif_by_mac(nb, mac);
+    m->valid = true;
+    return m->v;
+}
 
 /* The modelled cost of moving `bytes` (virtual time), charged to v. */
 static void charge_packet(struct netback *nb, struct nb_vif *v, uint32_t bytes)
@@ -263,7 +283,7 @@ static void deliver(struct netback *nb, struct nb_vif *w, const uint8_t *data, u
 /* A frame by destination MAC: one vif, or every vif but the sender's.
  * Returns the vif that got it (NULL: broadcast, or no one). */
 static struct nb_vif *switch_frame(struct netback *nb, struct nb_vif *src, const uint8_t *data,
-                                   uint16_t len)
+                                   uint16_t len, struct mac_memo *dst_memo)
 {
     if (len < NB_ETH_HLEN) {
         count_drop(nb, src, NB_DROP_NO_DEST);
@@ -279,7 +299,7 @@ static struct nb_vif *switch_frame(struct netback *nb, struct nb_vif *src, const
         }
         return NULL;
     }
-    struct nb_vif *w = vif_by_mac(nb, data);
+    struct nb_vif *w = dst_memo ? vif_by_mac_memo(nb, dst_memo, data) : vif_by_mac(nb, data);
     if (!w) {
         count_drop(nb, src, NB_DROP_NO_DEST);
         return NULL;
@@ -305,11 +325,12 @@ static int port_rx(struct netback *nb)
             break;
         /* (the rx call itself is in the pass's unmeasured rest) */
         fv_ns_t t0 = nb->c.virtual_time ? 0 : mono_ns();
+        struct mac_memo sm = { .valid = false }, dm = { .valid = false };
         /* The burst's own cost goes to the first frame's sender, if ours. */
-        charge_burst(nb, p[0].len >= 12 ? vif_by_mac(nb, p[0].data + 6) : NULL);
+        charge_burst(nb, p[0].len >= 12 ? vif_by_mac_memo(nb, &sm, p[0].data + 6) : NULL);
         for (unsigned i = 0; i < n; i++) {
-            struct nb_vif *src = p[i].len >= 12 ? vif_by_mac(nb, p[i].data + 6) : NULL;
-            to[i] = switch_frame(nb, src, p[i].data, p[i].len);
+            struct nb_vif *src = p[i].len >= 12 ? vif_by_mac_memo(nb, &sm, p[i].data + 6) : NULL;
+            to[i] = switch_frame(nb, src, p[i].data, p[i].len, &dm);
             if (!to[i])
                 to[i] = src;
         }
@@ -342,7 +363,7 @@ static void forward(struct netback *nb, struct nb_vif *src, struct nb_pkt *p, un
         struct nb_vif *w = nb->c.local_switch && !is_group(p[i].data) ? vif_by_mac(nb, p[i].data)
                                                                        : NULL;
         if (nb->c.local_switch && (w || is_group(p[i].data)))
-            switch_frame(nb, src, p[i].data, p[i].len);
+            switch_frame(nb, src, p[i].data, p[i].len, NULL);
         if (w)
             nb_port_free(nb->c.port, &p[i], 1);
         else
@@ -404,10 +425,10 @@ static int tx_one(struct netback *nb, struct nb_vif *v, struct nb_pkt *p)
     return 0;
 }
 
-/* Up to the budget of v's TX requests. Returns the frames taken. */
-static int vif_tx(struct netback *nb, struct nb_vif *v)
+/* Up to the budget of v's TX requests, up to `prod` (the guest's producer,
+ * read once). Returns the requests taken. */
+static int vif_tx(struct netback *nb, struct nb_vif *v, uint32_t prod)
 {
-    uint32_t prod = FV_RING_REQ_PROD(&v->tx);
     if (FV_RING_REQUEST_PROD_OVERFLOW(&v->tx, prod)) {
         vif_disconnect(nb, v, "TX ring: producer %u is %u requests ahead of the consumer (the "
                        "ring has %u)", prod, prod - v->tx.req_cons, (unsigned)netif_tx_RING_SIZE);
@@ -502,6 +523,14 @@ static int vif_flush(struct netback *nb, struct nb_vif *v)
             NB_ADD(v->st.backend_ns, nb->c.scn->netback.cost_notify);
         }
     }
+    /* Re-arm the request event (a full barrier on a line the guest keeps
+     * writing) only before sleeping: never when busy-polling, and not
+     * after a pass that took requests (the next pass looks again first),
+     * as Linux netback re-enables notifications only once NAPI is done. */
+    if (nb->c.polling)
+        return 0;
+    if (v->pass_tx)
+        return 1;
     int more = 0;
     FV_RING_FINAL_CHECK_FOR_REQUESTS(&v->tx, more);
     return more ? 1 : 0;
@@ -513,20 +542,29 @@ int netback_poll(struct netback *nb, fv_ns_t *cost)
     nb->measured = 0;
     fv_ns_t pass0 = nb->c.virtual_time ? 0 : mono_ns();
     int moved = 0;
+    /* One look at domain 0's pending bits saves a lookup per vif when no
+     * event came (a busy-polling pass, mostly). */
+    bool any_event = evtchn_pending_any(nb->c.ev, 0, 0) == 1;
     for (int i = 0; i < nb->nr_vifs; i++) {
         struct nb_vif *v = &nb->vif[i];
         if (atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED)
             continue;
         /* Clear the event before looking: one that comes after is kept. */
-        bool event = evtchn_test_and_clear_pending(nb->c.ev, 0, v->port) == 1;
-        /* The clock only around real work: an idle poll is mostly reads. */
-        bool timed = !nb->c.virtual_time && FV_RING_REQ_PROD(&v->tx) != v->tx.req_cons;
+        bool event = any_event && evtchn_test_and_clear_pending(nb->c.ev, 0, v->port) == 1;
+        /* The producer is read once: the guest writes its cache line all
+         * the time. The clock only around real work. */
+        uint32_t prod = FV_RING_REQ_PROD(&v->tx);
+        bool timed = !nb->c.virtual_time && prod != v->tx.req_cons;
         fv_ns_t t0 = timed ? mono_ns() : 0;
-        int n = vif_tx(nb, v);
+        int n = vif_tx(nb, v, prod);
         if (timed)
             charge_time(nb, v, mono_ns() - t0);
+        v->pass_tx = n;
+        /* A busy-polling backend looks at the RX producer (another cache
+         * line the guest writes) only when the guest signalled. */
         bool posted = false;
-        if (atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
+        if ((event || !nb->c.polling) &&
+            atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
             posted = rx_posted(nb, v);
         if (atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
             account_event(nb, v, event, n > 0 || posted);

@@ -69,11 +69,13 @@ static void ring_delivers_everything(void **state)
     if (run(s, &r) == 0) {
         const struct dom_result *f = &r.doms[FLOOD], *k = &r.doms[SINK], *d0 = &r.doms[DOM0];
         assert_true(f->work_units >= 1800);
-        /* Every frame delivered was intact and in order (all but the ARP
-         * request counted), none dropped; only those still in flight when
-         * the run stopped (at most a burst) are missing. */
-        assert_int_equal(k->work_units, k->net.rx_pkts - 1);
-        assert_true(k->work_units <= f->work_units && f->work_units - k->work_units <= 32);
+        /* Every frame delivered was intact and in order (the sink counts
+         * only those; all but the ARP request), none dropped; only those
+         * still in flight when the run stopped are missing: at most a burst
+         * between the flood and netback, and at most a burst delivered into
+         * the sink's RX ring but not read yet. */
+        assert_true(k->work_units <= k->net.rx_pkts - 1 && k->net.rx_pkts - 1 - k->work_units <= 32);
+        assert_true(k->work_units <= f->work_units && f->work_units - k->work_units <= 64);
         assert_true(k->net.rx_pkts <= f->net.tx_pkts);
         assert_int_equal(f->net.drops + k->net.drops + d0->net.drops, 0);
         /* netback's measured time is Domain-0's CPU minus its own block and
