@@ -69,6 +69,7 @@ fv_ns_t guest_now(void)
 }
 void guest_work_units(uint64_t n) { guest_current->be->work_units(guest_current, n); }
 void guest_deadline_miss(void) { guest_current->be->deadline_miss(guest_current); }
+void guest_errors(uint64_t n) { guest_current->be->errors(guest_current, n); }
 
 void guest_latency_sample(fv_ns_t ns)
 {
@@ -120,4 +121,16 @@ int guest_vif_connect(int vif, int tx_ref, int rx_ref, int port)
 int guest_backend_poll(struct guest_backend_pass *out)
 {
     return guest_current->be->backend_poll(guest_current, out);
+}
+
+int guest_vbd_count(void) { return guest_current->be->vbd_count(guest_current); }
+
+int guest_vbd_info(int vbd, uint64_t *sectors)
+{
+    return guest_current->be->vbd_info(guest_current, vbd, sectors);
+}
+
+int guest_vbd_connect(int vbd, int ring_ref, int port)
+{
+    return guest_current->be->vbd_connect(guest_current, vbd, ring_ref, port);
 }

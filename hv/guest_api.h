@@ -28,6 +28,7 @@ struct guest_backend {
     fv_ns_t (*now)(struct guest_vcpu *v);
     void (*work_units)(struct guest_vcpu *v, uint64_t n);
     void (*deadline_miss)(struct guest_vcpu *v);
+    void (*errors)(struct guest_vcpu *v, uint64_t n);
     void (*latency_sample)(struct guest_vcpu *v, fv_ns_t ns);
     /* An event-channel hypercall: evtchn.c semantics, run with preemption
      * off; the engine's notify wakes the bound vCPU. */
@@ -40,6 +41,9 @@ struct guest_backend {
     int (*vif_count)(struct guest_vcpu *v);
     int (*vif_connect)(struct guest_vcpu *v, int vif, int tx_ref, int rx_ref, int port);
     int (*backend_poll)(struct guest_vcpu *v, struct guest_backend_pass *out);
+    int (*vbd_count)(struct guest_vcpu *v);
+    int (*vbd_info)(struct guest_vcpu *v, int vbd, uint64_t *sectors);
+    int (*vbd_connect)(struct guest_vcpu *v, int vbd, int ring_ref, int port);
     int virtual_time;
 };
 

@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "../blkback/blkback.h"
 #include "../netback/netback.h"
 #include "../netback/port.h"
+#include "../workloads/blkfront.h"
 #include "../workloads/netfront.h"
 #include "../workloads/guest.h"
 #include "ctx.h"
@@ -21,12 +23,14 @@
 #include "scenario.h"
 
 _Static_assert(HOST_IO_PAGES_PER_VIF == NETFRONT_PAGES, "netfront lays out what the host maps");
+_Static_assert(HOST_IO_PAGES_PER_VBD == BLKFRONT_PAGES, "blkfront lays out what the host maps");
 
 /* ---- domain memory ---------------------------------------------------------------- */
 
 static uint64_t io_bytes(const struct scn_domain *sd)
 {
-    return (uint64_t)sd->nr_vifs * HOST_IO_PAGES_PER_VIF * HOST_PAGE;
+    return ((uint64_t)sd->nr_vifs * HOST_IO_PAGES_PER_VIF +
+            (uint64_t)sd->nr_vbds * HOST_IO_PAGES_PER_VBD) * HOST_PAGE;
 }
 
 static int map_domain(struct host *h, int d)
@@ -69,7 +73,7 @@ static int make_memory(struct host *h)
     if (!h->dom)
         return -ENOMEM;
     for (int d = 0; d < scn->nr_domains; d++) {
-        if (!h->conf.map_all && scn->domains[d].nr_vifs == 0)
+        if (!h->conf.map_all && scn->domains[d].nr_vifs == 0 && scn->domains[d].nr_vbds == 0)
             continue;
         int rc = map_domain(h, d);
         if (rc)
@@ -121,6 +125,26 @@ static int make_netback(struct host *h, char *err, size_t errlen)
     return h->nb ? 0 : engine_setup_error(err, errlen, "netback", -ENOMEM);
 }
 
+static int make_blkback(struct host *h, char *err, size_t errlen)
+{
+    if (!h->scn->blkback.present)
+        return 0;
+    struct gnttab **gt = malloc((size_t)h->scn->nr_domains * sizeof(*gt));
+    if (!gt)
+        return engine_setup_error(err, errlen, "blkback", -ENOMEM);
+    for (int d = 0; d < h->scn->nr_domains; d++)
+        gt[d] = h->dom[d].gt;
+    struct blkback_conf c = { .scn = h->scn, .virtual_time = h->conf.virtual_time,
+                              .ev = &h->ev.tab, .gt = gt };
+    char why[384] = "";
+    h->bb = fv_fault("blkback") ? NULL : blkback_create(&c, why, sizeof(why));
+    free(gt);
+    if (h->bb)
+        return 0;
+    snprintf(err, errlen, "cannot set up the run: blkback: %s", why[0] ? why : strerror(ENOMEM));
+    return -ENOMEM;
+}
+
 /* ---- life cycle ------------------------------------------------------------------- */
 
 int host_build(struct host *h, const struct scenario *scn, const struct host_conf *c,
@@ -134,11 +158,16 @@ int host_build(struct host *h, const struct scenario *scn, const struct host_con
         return engine_setup_error(err, errlen, "domain memory and grant tables", rc);
     if ((rc = engine_evtchn_init(&h->ev, scn, c->notify, c->ctx)))
         return engine_setup_error(err, errlen, "event channels", rc);
-    return make_netback(h, err, errlen);
+    if ((rc = make_netback(h, err, errlen)))
+        return rc;
+    return make_blkback(h, err, errlen);
 }
 
 void host_destroy(struct host *h)
 {
+    if (h->bb)
+        blkback_destroy(h->bb);
+    h->bb = NULL;
     if (h->nb)
         netback_destroy(h->nb);
     h->nb = NULL;
@@ -170,8 +199,34 @@ void host_set_time_base(struct host *h, int64_t ns)
     }
 }
 
+static void collect_blk(const struct host *h, struct dom_result *res)
+{
+    for (int d = 0; h->bb && d < h->scn->nr_domains; d++) {
+        struct dom_blk *b = &res[d].blk;
+        for (int v = 0; v < h->scn->domains[d].nr_vbds; v++) {
+            const struct blkback_vbd_stats *st = blkback_vbd_stats(h->bb, d, v);
+            if (!st)
+                continue;
+            b->present = true;
+            b->reads += st->reads;
+            b->writes += st->writes;
+            b->flushes += st->flushes;
+            b->bytes += st->read_bytes + st->write_bytes;
+            b->errors += st->errors;
+            b->unsupported += st->unsupported;
+            hist_merge(&b->latency, &st->latency);
+            b->direct |= st->direct;
+            res[d].backend_cpu_ns += st->backend_ns;
+            if (st->disconnected && !b->disconnects++)
+                snprintf(b->disconnect_reason, sizeof(b->disconnect_reason), "vbd %d: %s", v,
+                         st->reason);
+        }
+    }
+}
+
 void host_collect(const struct host *h, struct dom_result *res)
 {
+    collect_blk(h, res);
     if (!h->nb)
         return;
     for (int d = 0; d < h->scn->nr_domains; d++) {
@@ -226,6 +281,24 @@ void host_net_counters(const struct host *h, int d, struct dom_net *out)
 }
 
 void host_net_source(void *ctx, int d, struct dom_net *out) { host_net_counters(ctx, d, out); }
+
+void host_blk_source(void *ctx, int d, struct dom_blk *out)
+{
+    const struct host *h = ctx;
+    memset(out, 0, sizeof(*out));
+    for (int v = 0; h->bb && v < h->scn->domains[d].nr_vbds; v++) {
+        const struct blkback_vbd_stats *st = blkback_vbd_stats(h->bb, d, v);
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+        out->reads += LD(st->reads);
+        out->writes += LD(st->writes);
+        out->flushes += LD(st->flushes);
+        out->bytes += LD(st->read_bytes) + LD(st->write_bytes);
+        out->errors += LD(st->errors);
+        out->unsupported += LD(st->unsupported);
+#undef LD
+        out->present = true;
+    }
+}
 
 /* ---- hypercalls ------------------------------------------------------------------- */
 
@@ -285,14 +358,47 @@ int host_vif_connect(struct host *h, int d, int vif, int tx_ref, int rx_ref, int
     return netback_connect(h->nb, d, vif, (uint32_t)tx_ref, (uint32_t)rx_ref, port);
 }
 
-int host_backend_poll(struct host *h, int d, struct guest_backend_pass *out)
+int host_vbd_count(const struct host *h, int d) { return h->scn->domains[d].nr_vbds; }
+
+int host_vbd_info(const struct host *h, int d, int vbd, uint64_t *sectors)
+{
+    if (vbd < 0 || vbd >= h->scn->domains[d].nr_vbds)
+        return -ENODEV;
+    *sectors = h->scn->domains[d].vbds[vbd].size / 512;
+    return 0;
+}
+
+int host_vbd_connect(struct host *h, int d, int vbd, int ring_ref, int port)
+{
+    if (!h->bb || vbd < 0 || vbd >= h->scn->domains[d].nr_vbds)
+        return -ENODEV;
+    if (ring_ref < 0 || port <= 0)
+        return -EINVAL;
+    return blkback_connect(h->bb, d, vbd, (uint32_t)ring_ref, port);
+}
+
+int host_backend_poll(struct host *h, int d, fv_ns_t now, struct guest_backend_pass *out)
 {
     memset(out, 0, sizeof(*out));
-    if (d != engine_dom0_index(h->scn) || !h->nb)
+    if (d != engine_dom0_index(h->scn) || (!h->nb && !h->bb))
         return -EPERM;
-    const struct scn_netback *n = &h->scn->netback;
-    out->dedicated = n->cpu == SCN_NB_DEDICATED;
-    /* Only frames from the host (tap) arrive without an event. */
-    out->poll_ns = n->port == SCN_NB_TAP || out->dedicated ? n->poll : 0;
-    return netback_poll(h->nb, &out->cost);
+    int work = 0;
+    if (h->nb) {
+        const struct scn_netback *n = &h->scn->netback;
+        out->dedicated = n->cpu == SCN_NB_DEDICATED;
+        /* Only frames from the host (tap) arrive without an event. */
+        out->poll_ns = n->port == SCN_NB_TAP || out->dedicated ? n->poll : 0;
+        work = netback_poll(h->nb, &out->cost);
+    }
+    if (h->bb) {
+        fv_ns_t cost = 0, due = 0;
+        int rc = blkback_poll(h->bb, now, &cost, &due);
+        out->cost += cost;
+        work += rc > 0 ? rc : 0;
+        out->dedicated |= h->scn->blkback.cpu == SCN_NB_DEDICATED;
+        /* Requests in service: come back when the next one is due. */
+        if (due > now && (!out->poll_ns || due - now < out->poll_ns))
+            out->poll_ns = due - now;
+    }
+    return work;
 }

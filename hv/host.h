@@ -21,14 +21,18 @@
 
 struct gnttab;
 struct netback;
+struct blkback;
 struct nb_port;
 struct guest_net_addr;
 struct guest_backend_pass;
 struct dom_result;
 
 /* Driver memory per vif: netfront's state, two ring pages, 256 TX and 256
- * RX buffer pages (workloads/netfront.h lays it out). */
+ * RX buffer pages (workloads/netfront.h lays it out); per vbd: blkfront's
+ * state, its ring and 32 × 11 data pages (workloads/blkfront.h), after the
+ * vifs'. */
 #define HOST_IO_PAGES_PER_VIF 520u
+#define HOST_IO_PAGES_PER_VBD 360u
 #define HOST_PAGE 4096u
 
 struct host_dom {
@@ -57,6 +61,7 @@ struct host {
     struct host_dom *dom;           /* by domain index */
     struct nb_port *port;
     struct netback *nb;
+    struct blkback *bb;             /* NULL without vbds */
 };
 
 /* Build it all; 0, or -EINVAL (the scenario asks for what this engine or
@@ -75,6 +80,10 @@ struct dom_net;
 void host_net_counters(const struct host *h, int d, struct dom_net *out);
 /* The same as a metrics net source (metrics_set_net_source; ctx: the host). */
 void host_net_source(void *ctx, int d, struct dom_net *out);
+/* Domain index d's block counters so far (cumulative; the latency
+ * histogram is left empty), from any thread; a metrics blk source. */
+struct dom_blk;
+void host_blk_source(void *ctx, int d, struct dom_blk *out);
 
 /* ---- hypercalls (d: the calling domain's index) ---- */
 void *host_io_area(struct host *h, int d, uint64_t *size);
@@ -83,6 +92,12 @@ int host_grant_end(struct host *h, int d, int ref);
 int host_net_addr(const struct host *h, int domid, int vif, struct guest_net_addr *out);
 int host_vif_count(const struct host *h, int d);
 int host_vif_connect(struct host *h, int d, int vif, int tx_ref, int rx_ref, int port);
-int host_backend_poll(struct host *h, int d, struct guest_backend_pass *out);
+int host_vbd_count(const struct host *h, int d);
+int host_vbd_info(const struct host *h, int d, int vbd, uint64_t *sectors);
+int host_vbd_connect(struct host *h, int d, int vbd, int ring_ref, int port);
+/* Domain-0's backend pass at run time `now` (virtual time; 0 in real time,
+ * where the backends read the clock themselves and due times are relative
+ * to 0): netback's, then blkback's. */
+int host_backend_poll(struct host *h, int d, fv_ns_t now, struct guest_backend_pass *out);
 
 #endif

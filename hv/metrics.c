@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@ int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
     m->vcpu = calloc((size_t)m->nr_vcpus, sizeof(*m->vcpu));
     m->rows = calloc((size_t)m->nr_doms, sizeof(*m->rows));
     m->demand = calloc((size_t)m->nr_doms, sizeof(*m->demand));
-    if (!m->dom || !m->vcpu || !m->rows || !m->demand) {
+    m->blk_cur = calloc(1, sizeof(*m->blk_cur));
+    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->blk_cur) {
         metrics_fini(m);
         return -ENOMEM;
     }
@@ -41,6 +43,8 @@ void metrics_fini(struct metrics *m)
     free(m->vcpu);
     free(m->rows);
     free(m->demand);
+    free(m->blk_cur);
+    m->blk_cur = NULL;
     m->dom = NULL;
     m->vcpu = NULL;
     m->rows = NULL;
@@ -181,7 +185,7 @@ void metrics_set_net_source(struct metrics *m, metrics_net_fn fn, void *ctx)
 
 /* What a cumulative counter added since `*last`, moving `*last` on; a
  * counter below the reference was restarted and counts from 0. */
-static uint64_t net_delta(uint64_t cur, uint64_t *last)
+static uint64_t counter_delta(uint64_t cur, uint64_t *last)
 {
     uint64_t d = cur >= *last ? cur - *last : cur;
     *last = cur;
@@ -197,11 +201,35 @@ static void net_sample(struct metrics *m, int d, struct timeline_row *row)
     if (!cur.tx_pkts && !cur.rx_pkts && !cur.tx_bytes && !cur.rx_bytes && !cur.drops)
         return;                     /* no reading: keep the reference */
     struct mt_dom *md = &m->dom[d];
-    row->net_tx_pkts = net_delta(cur.tx_pkts, &md->net_tx_pkts);
-    row->net_rx_pkts = net_delta(cur.rx_pkts, &md->net_rx_pkts);
-    row->net_tx_bytes = net_delta(cur.tx_bytes, &md->net_tx_bytes);
-    row->net_rx_bytes = net_delta(cur.rx_bytes, &md->net_rx_bytes);
-    row->net_drops = net_delta(cur.drops, &md->net_drops);
+    row->net_tx_pkts = counter_delta(cur.tx_pkts, &md->net_tx_pkts);
+    row->net_rx_pkts = counter_delta(cur.rx_pkts, &md->net_rx_pkts);
+    row->net_tx_bytes = counter_delta(cur.tx_bytes, &md->net_tx_bytes);
+    row->net_rx_bytes = counter_delta(cur.rx_bytes, &md->net_rx_bytes);
+    row->net_drops = counter_delta(cur.drops, &md->net_drops);
+}
+
+void metrics_set_blk_source(struct metrics *m, metrics_blk_fn fn, void *ctx)
+{
+    m->blk_fn = fn;
+    m->blk_ctx = ctx;
+}
+
+/* Fill row's blk columns from the source's reading of domain d. */
+static void blk_sample(struct metrics *m, int d, struct timeline_row *row)
+{
+    struct dom_blk *cur = m->blk_cur;
+    const size_t hist_at = offsetof(struct dom_blk, latency);
+    const size_t after = hist_at + sizeof(cur->latency);
+    memset(cur, 0, hist_at);
+    memset((char *)cur + after, 0, sizeof(*cur) - after);
+    m->blk_fn(m->blk_ctx, d, cur);
+    if (!cur->reads && !cur->writes && !cur->bytes && !cur->errors)
+        return;                     /* no reading: keep the reference */
+    struct mt_dom *md = &m->dom[d];
+    row->blk_reads = counter_delta(cur->reads, &md->blk_reads);
+    row->blk_writes = counter_delta(cur->writes, &md->blk_writes);
+    row->blk_bytes = counter_delta(cur->bytes, &md->blk_bytes);
+    row->blk_errors = counter_delta(cur->errors, &md->blk_errors);
 }
 
 void metrics_sample(struct metrics *m, fv_ns_t now)
@@ -234,6 +262,8 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
         md->work_at_last_sample = r->work_units;
         if (m->net_fn)
             net_sample(m, d, &m->rows[d]);
+        if (m->blk_fn)
+            blk_sample(m, d, &m->rows[d]);
     }
     if (m->sink.rows)
         m->sink.rows(m->sink.ctx, m->rows, m->nr_doms);

@@ -12,7 +12,8 @@
  *
  * Network: with a net source (metrics_set_net_source), each sample also
  * reads every domain's cumulative vif counters and puts what changed since
- * the previous sample into the timeline row.
+ * the previous sample into the timeline row; a blk source
+ * (metrics_set_blk_source) does the same for the vbd request counters.
  *
  * Locking: none; the real engine serialises calls under its scheduler lock.
  */
@@ -43,12 +44,19 @@ struct mt_dom {
     uint64_t iv_wakeups, iv_work, work_at_last_sample;
     /* net counters at the last sample that gave a reading */
     uint64_t net_tx_pkts, net_rx_pkts, net_tx_bytes, net_rx_bytes, net_drops;
+    /* blk counters at the last sample that gave a reading */
+    uint64_t blk_reads, blk_writes, blk_bytes, blk_errors;
 };
 
 /* Reads domain dom_index's CUMULATIVE net counters into *out (which the
  * caller zeroed) at this instant; must be safe to call from whichever
  * thread calls metrics_sample. */
 typedef void (*metrics_net_fn)(void *ctx, int dom_index, struct dom_net *out);
+/* The same for the CUMULATIVE vbd counters; only reads, writes, bytes and
+ * errors are read. Every field but the latency histogram is zeroed before
+ * the call; the histogram (10 KiB, not cleared at each sample of each
+ * domain) is not the source's to fill. */
+typedef void (*metrics_blk_fn)(void *ctx, int dom_index, struct dom_blk *out);
 
 struct metrics {
     struct scheduler *s;        /* for entitlement */
@@ -63,6 +71,9 @@ struct metrics {
     struct sched_demand *demand;/* scratch, [nr_doms] */
     metrics_net_fn net_fn;      /* NULL: the net columns stay 0 */
     void *net_ctx;
+    metrics_blk_fn blk_fn;      /* NULL: the blk columns stay 0 */
+    void *blk_ctx;
+    struct dom_blk *blk_cur;    /* scratch for blk_fn's answer */
 };
 
 /* res[] must already hold names/ids and zeroed histograms (calloc); units are s->units (dom index = the
@@ -91,6 +102,10 @@ static inline void metrics_work(struct metrics *m, int vid, uint64_t n)
  * and the previous reading stays the reference. A counter that went down
  * (restarted) counts from 0 again. fn NULL removes the source. */
 void metrics_set_net_source(struct metrics *m, metrics_net_fn fn, void *ctx);
+/* The same for block I/O: the per-interval deltas of reads, writes, bytes
+ * and errors go into the rows' blk_* fields, with the same rules (all four
+ * zero: no reading; a counter that went down counts from 0). */
+void metrics_set_blk_source(struct metrics *m, metrics_blk_fn fn, void *ctx);
 
 /* Close the interval [last_sample, now): entitlement, timeline rows. */
 void metrics_sample(struct metrics *m, fv_ns_t now);

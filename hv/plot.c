@@ -14,15 +14,11 @@
  * words. Each image is written to NAME.tmp and renamed, as every other
  * results file.
  *
- * The network graphs are drawn only when timeline.csv has traffic (a
- * non-zero net_* column; older files have none). Rates need each row's
- * interval, which starts at the previous distinct t_s (every sample writes
- * all domains at one t_s; the run starts at 0): computed here, into
- * plots/net-throughput.csv, which gnuplot only draws.
- *
- * Reading the CSV files back is results_csv.c.
+ * The network and block graphs are plot_io.c; reading the CSV files back
+ * is results_csv.c.
  */
 #include "results.h"
+#include "plot_priv.h"
 #include "results_priv.h"
 
 #include <errno.h>
@@ -43,7 +39,6 @@
 
 extern char **environ;
 
-#define PLOT_MAX_DOMAINS 12
 #define GP_ERR_MAX 4096
 
 /* ---- finding gnuplot and the templates ------------------------------------- */
@@ -258,17 +253,6 @@ static int commit_image(const char *tmp, const char *final)
 
 /* ---- one graph, in both formats ------------------------------------------------ */
 
-struct graph {
-    const char *dir;            /* the results directory */
-    const char *tmpl_dir;
-    const char *name;           /* "cpu-share": template NAME.gp, plots/NAME.{svg,png} */
-    char *vars;                 /* data, domains, title_txt, nodata */
-    FILE *log;
-    char *why;                  /* results_plot's account, or NULL */
-    size_t whylen;
-    bool failed;                /* this graph's failure is in why already */
-};
-
 /* Set once pngcairo failed where png worked (gnuplot built without cairo),
  * so later graphs go straight to png. */
 static bool pngcairo_missing;
@@ -304,16 +288,14 @@ static void graph_failed(struct graph *g, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A data file g cannot be drawn from (`shown`: its name in `why`). */
-static int data_failed(struct graph *g, const char *path, const char *shown, int err)
+int plot_data_failed(struct graph *g, const char *path, const char *shown, int err)
 {
     plog(g->log, "graphs: %s: %s\n", path, strerror(-err));
     graph_failed(g, "%s: %s", shown, strerror(-err));
     return err;
 }
 
-/* Start on the graph `name`. */
-static void graph_next(struct graph *g, const char *name)
+void plot_graph_next(struct graph *g, const char *name)
 {
     g->name = name;
     g->failed = false;
@@ -394,7 +376,7 @@ static int draw_both(struct graph *g)
 }
 
 /* Build g->vars and draw. */
-static int render(struct graph *g, const char *data, struct results_doms *ds, const char *title)
+int plot_render(struct graph *g, const char *data, struct results_doms *ds, const char *title)
 {
     char *words = domain_words(ds);
     if (!words)
@@ -435,9 +417,8 @@ static void run_label(const char *dir, char *buf, size_t n)
     json_decref(j);
 }
 
-/* title + which domains are drawn, or that there is nothing to draw. */
-static void full_title(char *buf, size_t n, const char *title, int ndoms, const char *which,
-                       const char *none)
+void plot_full_title(char *buf, size_t n, const char *title, int ndoms, const char *which,
+                     const char *none)
 {
     if (ndoms > PLOT_MAX_DOMAINS)
         snprintf(buf, n, "%s (the %d of %d domains with the %s)", title, PLOT_MAX_DOMAINS,
@@ -466,192 +447,11 @@ static int plot_csv(struct graph *g, const char *csv, int name_col, int val_col,
         err = 0;                    /* no latency file (interrupted run): an empty plot */
     if (err) {
         results_doms_free(&ds);
-        return data_failed(g, data, csv, err);
+        return plot_data_failed(g, data, csv, err);
     }
-    full_title(full, sizeof(full), title, ds.n, which, " - no samples");
-    err = render(g, data, &ds, full);
+    plot_full_title(full, sizeof(full), title, ds.n, which, " - no samples");
+    err = plot_render(g, data, &ds, full);
     results_doms_free(&ds);
-    return err;
-}
-
-/* ---- the network graphs ------------------------------------------------------------ */
-
-/* timeline.csv's columns (results.c TIMELINE_HEADER). */
-enum { TL_T, TL_DOM, TL_NET_TX_PKTS = 8, TL_NET_RX_PKTS, TL_NET_TX_BYTES, TL_NET_RX_BYTES,
-       TL_NET_DROPS, TL_COLS };
-
-/* Is `name` one of ds's domains? Without adding it (results_doms_get would). The
- * index is there from the first results_doms_get until results_rank_domains. */
-static bool doms_has(const struct results_doms *ds, const char *name)
-{
-    for (int i = 0; !ds->slot && i < ds->n; i++)
-        if (strcmp(ds->v[i].name, name) == 0)
-            return true;
-    if (!ds->slot)
-        return false;
-    uint32_t mask = (uint32_t)(ds->nslot - 1), h = results_name_hash(name) & mask;
-    for (; ds->slot[h]; h = (h + 1) & mask)
-        if (strcmp(ds->v[ds->slot[h] - 1].name, name) == 0)
-            return true;
-    return false;
-}
-
-/* Read timeline.csv's net columns: *any if some net_* value is non-zero;
- * ds gets the domains that sent or received bytes, keyed by their total
- * bytes. Rows without the net columns (an older file) count for nothing. */
-static int net_scan(FILE *f, struct results_doms *ds, bool *any)
-{
-    char *line = NULL, *fld[RESULTS_CSV_MAX_COLS], name[SCN_NAME_MAX];
-    size_t cap = 0;
-    int err = 0;
-    *any = false;
-    for (long ln = 0; !err && getline(&line, &cap, f) > 0; ln++) {
-        if (ln == 0 || results_split_csv(line, fld, RESULTS_CSV_MAX_COLS) < TL_COLS)
-            continue;
-        double bytes = strtod(fld[TL_NET_TX_BYTES], NULL) + strtod(fld[TL_NET_RX_BYTES], NULL);
-        for (int c = TL_NET_TX_PKTS; c <= TL_NET_DROPS; c++)
-            *any |= strtod(fld[c], NULL) != 0;
-        if (!(bytes > 0))
-            continue;
-        snprintf(name, sizeof(name), "%s", fld[TL_DOM]);
-        struct results_dom *d = results_doms_get(ds, name);
-        if (d)
-            d->key += bytes;
-        else
-            err = -ENOMEM;
-    }
-    if (!err && ferror(f))
-        err = -EIO;
-    free(line);
-    return err;
-}
-
-/* The rows of the n domains ds->v[0..n) as t_s,domain,rx_mbit_s,tx_mbit_s. */
-static void net_rates(FILE *in, FILE *out, const struct results_doms *ds, int n)
-{
-    char *line = NULL, *fld[RESULTS_CSV_MAX_COLS];
-    size_t cap = 0;
-    double prev = 0, cur = 0;           /* this row's interval: [prev, cur) */
-    fputs("t_s,domain,rx_mbit_s,tx_mbit_s\n", out);
-    for (long ln = 0; getline(&line, &cap, in) > 0; ln++) {
-        if (ln == 0 || results_split_csv(line, fld, RESULTS_CSV_MAX_COLS) < TL_COLS)
-            continue;
-        double t = strtod(fld[TL_T], NULL);
-        if (t != cur) {
-            prev = cur;
-            cur = t;
-        }
-        double dt = cur - prev;
-        int i = 0;
-        while (i < n && strncmp(ds->v[i].name, fld[TL_DOM], SCN_NAME_MAX - 1) != 0)
-            i++;
-        if (i == n || !(dt > 0))
-            continue;
-        fprintf(out, "%s,%s,%.6f,%.6f\n", fld[TL_T], ds->v[i].name,
-                strtod(fld[TL_NET_RX_BYTES], NULL) * 8 / dt / 1e6,
-                strtod(fld[TL_NET_TX_BYTES], NULL) * 8 / dt / 1e6);
-    }
-    free(line);
-}
-
-/* plots/net-throughput.csv from timeline.csv, for the domains drawn. */
-static int write_net_rates(const char *dir, const char *timeline, struct results_doms *ds)
-{
-    if (ds->n > PLOT_MAX_DOMAINS)
-        results_rank_domains(ds);
-    int n = ds->n < PLOT_MAX_DOMAINS ? ds->n : PLOT_MAX_DOMAINS;
-    FILE *in = fopen(timeline, "re");
-    if (!in)
-        return -errno;
-    char *buf = NULL, plots[PATH_MAX];
-    size_t len = 0;
-    FILE *out = open_memstream(&buf, &len);
-    if (out)
-        net_rates(in, out, ds, n);
-    int err = !out || fclose(out) != 0 ? -ENOMEM : ferror(in) ? -EIO : 0;
-    fclose(in);
-    if (!err)
-        err = snprintf(plots, sizeof(plots), "%s/plots", dir) < (int)sizeof(plots)
-            ? results_write_atomic(plots, "net-throughput.csv", buf, len) : -ENAMETOOLONG;
-    free(buf);
-    return err;
-}
-
-/* net-rtt-cdf: app-latency.csv's domains that also had traffic. */
-static int plot_rtt(struct graph *g, const struct results_doms *traffic, const char *label)
-{
-    char data[PATH_MAX], title[400], full[1024];
-    if (snprintf(data, sizeof(data), "%s/app-latency.csv", g->dir) >= (int)sizeof(data))
-        return -ENAMETOOLONG;
-    struct results_doms lat = { 0 }, rtt = { 0 };
-    int err = 0;
-    FILE *f = fopen(data, "re");
-    if (f) {
-        err = results_read_domains(f, 0, 1, true, &lat);
-        fclose(f);
-    } else if (errno != ENOENT) {       /* none (interrupted run): an empty plot */
-        err = -errno;
-    }
-    for (int i = 0; !err && i < lat.n; i++) {
-        if (!doms_has(traffic, lat.v[i].name))
-            continue;
-        struct results_dom *d = results_doms_get(&rtt, lat.v[i].name);
-        if (!d)
-            err = -ENOMEM;
-        else
-            d->key = lat.v[i].key;
-    }
-    if (err) {
-        data_failed(g, data, "app-latency.csv", err);
-    } else {
-        snprintf(title, sizeof(title), "Round-trip latency CDF%s", label);
-        full_title(full, sizeof(full), title, rtt.n, "highest max latency", " - no samples");
-        err = render(g, data, &rtt, full);
-    }
-    results_doms_free(&lat);
-    results_doms_free(&rtt);
-    return err;
-}
-
-/* net-throughput, from plots/net-throughput.csv (made here). */
-static int plot_rates(struct graph *g, const char *timeline, struct results_doms *traffic,
-                      const char *label)
-{
-    char data[PATH_MAX], title[400], full[1024];
-    if (snprintf(data, sizeof(data), "%s/plots/net-throughput.csv", g->dir) >= (int)sizeof(data))
-        return -ENAMETOOLONG;
-    int err = write_net_rates(g->dir, timeline, traffic);
-    if (err)
-        return data_failed(g, data, "plots/net-throughput.csv", err);
-    snprintf(title, sizeof(title), "Network throughput (Mbit/s; solid rx, dashed tx)%s", label);
-    full_title(full, sizeof(full), title, traffic->n, "most traffic", " - no traffic");
-    return render(g, data, traffic, full);
-}
-
-/* Both network graphs, if timeline.csv shows any traffic. */
-static int plot_net(struct graph *g, const char *label)
-{
-    char tl[PATH_MAX];
-    if (snprintf(tl, sizeof(tl), "%s/timeline.csv", g->dir) >= (int)sizeof(tl))
-        return -ENAMETOOLONG;
-    FILE *f = fopen(tl, "re");
-    if (!f)
-        return 0;                       /* cpu-share has said so already */
-    struct results_doms traffic = { 0 };
-    bool any = false;
-    int err = net_scan(f, &traffic, &any);
-    fclose(f);
-    graph_next(g, "net-rtt-cdf");
-    if (err) {
-        data_failed(g, tl, "timeline.csv", err);
-    } else if (any) {
-        /* rtt first: it looks names up in traffic, which plot_rates ranks. */
-        err = plot_rtt(g, &traffic, label);
-        graph_next(g, "net-throughput");
-        int e2 = plot_rates(g, tl, &traffic, label);
-        err = err ? err : e2;
-    }
-    results_doms_free(&traffic);
     return err;
 }
 
@@ -685,9 +485,9 @@ int results_plot(const char *dir, FILE *log, char *why, size_t whylen)
     run_label(dir, label, sizeof(label));
     snprintf(title, sizeof(title), "CPU share over time%s", label);
     int err = plot_csv(&g, "timeline.csv", 1, 3, false, title, "largest total share");
-    graph_next(&g, "wakeup-latency-cdf");
+    plot_graph_next(&g, "wakeup-latency-cdf");
     snprintf(title, sizeof(title), "Wake-up latency CDF%s", label);
     int e2 = plot_csv(&g, "wakeup-latency.csv", 0, 1, true, title, "highest max latency");
-    int e3 = plot_net(&g, label);
+    int e3 = plot_io(&g, label);
     return err ? err : e2 ? e2 : e3;
 }

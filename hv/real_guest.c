@@ -239,6 +239,14 @@ static void rb_work_units(struct guest_vcpu *g, uint64_t n)
     hc_exit(v);
 }
 
+static void rb_errors(struct guest_vcpu *g, uint64_t n)
+{
+    struct real_vcpu *v = rv(g);
+    struct real *rl = hc_enter(v);
+    rl->res[v->dom_index].guest_errors += n;
+    hc_exit(v);
+}
+
 static void rb_deadline_miss(struct guest_vcpu *g)
 {
     struct real_vcpu *v = rv(g);
@@ -343,7 +351,32 @@ static int rb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
     if (!engine_range_ok(out, sizeof(*out), d->mem, d->mem_size))
         return -EFAULT;
     atomic_store(&v->in_guest, 0);
-    int rc = host_backend_poll(&v->rl->h, v->dom_index, out);
+    /* The backends read their own clock in real time, and only around
+     * real work: `now` (virtual time's) is 0 here, and next_due relative. */
+    int rc = host_backend_poll(&v->rl->h, v->dom_index, 0, out);
+    guest_arrived(v);
+    return rc;
+}
+
+static int rb_vbd_count(struct guest_vcpu *g)
+{
+    return host_vbd_count(&rv(g)->rl->h, rv(g)->dom_index);
+}
+
+static int rb_vbd_info(struct guest_vcpu *g, int vbd, uint64_t *sectors)
+{
+    struct real_vcpu *v = rv(g);
+    const struct host_dom *d = &v->rl->h.dom[v->dom_index];
+    if (!engine_range_ok(sectors, sizeof(*sectors), d->mem, d->mem_size))
+        return -EFAULT;
+    return host_vbd_info(&v->rl->h, v->dom_index, vbd, sectors);
+}
+
+static int rb_vbd_connect(struct guest_vcpu *g, int vbd, int ring_ref, int port)
+{
+    struct real_vcpu *v = rv(g);
+    atomic_store(&v->in_guest, 0);
+    int rc = host_vbd_connect(&v->rl->h, v->dom_index, vbd, ring_ref, port);
     guest_arrived(v);
     return rc;
 }
@@ -369,10 +402,11 @@ void real_notify(void *ctx, int domid, int vcpu)
 const struct guest_backend real_backend = {
     .compute = rb_compute, .touch = rb_touch, .console_write = rb_console_write,
     .block = rb_block, .yield = rb_yield, .set_timer = rb_set_timer, .now = rb_now,
-    .work_units = rb_work_units, .deadline_miss = rb_deadline_miss,
+    .work_units = rb_work_units, .deadline_miss = rb_deadline_miss, .errors = rb_errors,
     .latency_sample = rb_latency_sample, .evtchn = rb_evtchn, .virtual_time = 0,
     .io_area = rb_io_area, .grant = rb_grant, .grant_end = rb_grant_end, .net_addr = rb_net_addr,
     .vif_count = rb_vif_count, .vif_connect = rb_vif_connect, .backend_poll = rb_backend_poll,
+    .vbd_count = rb_vbd_count, .vbd_info = rb_vbd_info, .vbd_connect = rb_vbd_connect,
 };
 
 void real_vcpu_main(void *arg)

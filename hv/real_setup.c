@@ -120,6 +120,7 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
     if (rc)
         return engine_setup_error(err, errlen, "metrics", rc);
     metrics_set_net_source(&rl->m, host_net_source, &rl->h);
+    metrics_set_blk_source(&rl->m, host_blk_source, &rl->h);
     return 0;
 }
 

@@ -30,9 +30,10 @@
 #endif
 
 /* Columns are only ever appended: scripts and `fairvisor plot` find them
- * by position, and read files from before the net_* columns too. */
+ * by position, and read files from before the net_* or blk_* columns too. */
 #define TIMELINE_HEADER "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units," \
-                        "wakeups,net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops\n"
+                        "wakeups,net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops," \
+                        "blk_reads,blk_writes,blk_bytes,blk_errors\n"
 #define TABLE_MAX_ROWS 20
 
 /* A file being written under its temporary name. */
@@ -334,10 +335,12 @@ static void timeline_rows(void *ctx, const struct timeline_row *rows, int n)
         fmt_seconds(t, sizeof(t), row->t1);
         csv_name(name, sizeof(name), r->scn->domains[row->dom_index].name);
         if (fprintf(r->tl.f, "%s,%s,%" PRId64 ",%.6f,%.6f,%" PRId64 ",%" PRIu64 ",%" PRIu64
-                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                    ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
                     t, name, (int64_t)row->cpu_ns, row->cpu_share, row->entitled_share,
                     (int64_t)row->runnable_ns, row->work_units, row->wakeups, row->net_tx_pkts,
-                    row->net_rx_pkts, row->net_tx_bytes, row->net_rx_bytes, row->net_drops) < 0
+                    row->net_rx_pkts, row->net_tx_bytes, row->net_rx_bytes, row->net_drops,
+                    row->blk_reads, row->blk_writes, row->blk_bytes, row->blk_errors) < 0
             && !r->tl_err)
             r->tl_err = errno ? -errno : -EIO;
     }
@@ -421,10 +424,30 @@ static json_t *json_net(const struct dom_result *d)
     return j;
 }
 
-static json_t *json_blk(void)
+/* `blk`: blkback's counters for the domain's vbds. Additions to DESIGN's
+ * fields: flushes, errors and unsupported requests, the vbds blkback
+ * disconnected with the first reason, and whether a file was served with
+ * O_DIRECT. */
+static json_t *json_blk(const struct dom_result *d)
 {
-    return json_pack("{s:I, s:I, s:I, s:o}", "reads", (json_int_t)0, "writes", (json_int_t)0,
-                     "bytes", (json_int_t)0, "latency_ns", json_zero_pct());
+    const struct dom_blk *b = &d->blk;
+    json_t *j = json_pack("{s:I, s:I, s:I, s:o}", "reads", (json_int_t)b->reads,
+                          "writes", (json_int_t)b->writes, "bytes", (json_int_t)b->bytes,
+                          "latency_ns", b->present ? json_pct(&b->latency) : json_zero_pct());
+    if (!j || !b->present)
+        return j;
+    int bad = json_object_set_new(j, "flushes", json_integer((json_int_t)b->flushes));
+    bad |= json_object_set_new(j, "errors", json_integer((json_int_t)b->errors));
+    bad |= json_object_set_new(j, "unsupported", json_integer((json_int_t)b->unsupported));
+    bad |= json_object_set_new(j, "direct", json_boolean(b->direct));
+    bad |= json_object_set_new(j, "disconnects", json_integer((json_int_t)b->disconnects));
+    if (b->disconnects)
+        bad |= json_object_set_new(j, "disconnect_reason", json_string(b->disconnect_reason));
+    if (bad) {
+        json_decref(j);
+        return NULL;
+    }
+    return j;
 }
 
 static json_t *json_domain_base(const struct dom_result *d)
@@ -440,7 +463,7 @@ static json_t *json_domain_base(const struct dom_result *d)
         "starved_ns", (json_int_t)d->starved_ns,
         "starvation_events", (json_int_t)d->starvation_events,
         "backend_cpu_ns", (json_int_t)d->backend_cpu_ns,
-        "net", json_net(d), "blk", json_blk(),
+        "net", json_net(d), "blk", json_blk(d),
         /* additions to the DESIGN fields */
         "cap", (json_int_t)d->cap, "app_latency_ns", json_pct(&d->app_latency),
         "entitled_ns", (json_int_t)d->entitled_ns, "runnable_ns", (json_int_t)d->runnable_ns,
@@ -461,6 +484,7 @@ static json_t *json_domain(const struct dom_result *d)
     }
     bad |= json_object_set_new(j, "mem_resident_bytes",
                                json_integer((json_int_t)d->mem_resident_bytes));
+    bad |= json_object_set_new(j, "guest_errors", json_integer((json_int_t)d->guest_errors));
     if (bad) {
         json_decref(j);
         return NULL;
@@ -560,7 +584,7 @@ int results_write_summary(const char *dir, const struct run_result *rr)
     return err;
 }
 
-/* ---- wakeup-latency.csv, app-latency.csv -------------------------------------- */
+/* ---- wakeup-latency.csv, app-latency.csv, blk-latency.csv --------------------- */
 
 /* One CDF point per non-empty bucket of h (a histogram of d): its upper
  * edge (the maximum for the last one) and the fraction of samples up to it. */
@@ -579,9 +603,25 @@ static void write_cdf(FILE *f, const struct dom_result *d, const struct fv_hist 
     }
 }
 
-/* dir/file: domain,latency_ns,cdf for every domain whose wake-up (or with
- * `app`, application) latency histogram has samples. */
-static int write_cdf_csv(const char *dir, const char *file, const struct run_result *rr, bool app)
+/* Which latency a CDF file holds. */
+enum cdf_of { CDF_WAKEUP, CDF_APP, CDF_BLK };
+
+static const struct fv_hist *cdf_hist(const struct dom_result *d, enum cdf_of which)
+{
+    switch (which) {
+    case CDF_APP:
+        return &d->app_latency;
+    case CDF_BLK:
+        return &d->blk.latency;
+    default:
+        return &d->wakeup;
+    }
+}
+
+/* dir/file: domain,latency_ns,cdf for every domain whose histogram of that
+ * latency has samples. */
+static int write_cdf_csv(const char *dir, const char *file, const struct run_result *rr,
+                         enum cdf_of which)
 {
     struct afile af;
     int err = afile_open(&af, dir, file);
@@ -589,7 +629,7 @@ static int write_cdf_csv(const char *dir, const char *file, const struct run_res
         return err;
     fputs("domain,latency_ns,cdf\n", af.f);
     for (int i = 0; i < rr->nr_doms; i++) {
-        const struct fv_hist *h = app ? &rr->doms[i].app_latency : &rr->doms[i].wakeup;
+        const struct fv_hist *h = cdf_hist(&rr->doms[i], which);
         if (h->count)
             write_cdf(af.f, &rr->doms[i], h);
     }
@@ -598,12 +638,17 @@ static int write_cdf_csv(const char *dir, const char *file, const struct run_res
 
 int results_write_wakeup_csv(const char *dir, const struct run_result *rr)
 {
-    return write_cdf_csv(dir, "wakeup-latency.csv", rr, false);
+    return write_cdf_csv(dir, "wakeup-latency.csv", rr, CDF_WAKEUP);
 }
 
 int results_write_app_latency_csv(const char *dir, const struct run_result *rr)
 {
-    return write_cdf_csv(dir, "app-latency.csv", rr, true);
+    return write_cdf_csv(dir, "app-latency.csv", rr, CDF_APP);
+}
+
+int results_write_blk_latency_csv(const char *dir, const struct run_result *rr)
+{
+    return write_cdf_csv(dir, "blk-latency.csv", rr, CDF_BLK);
 }
 
 /* ---- finish / close ---------------------------------------------------------- */
@@ -614,8 +659,9 @@ int results_finish(struct results *r, const struct run_result *rr)
     int err = results_write_summary(r->dir, rr);
     int e2 = results_write_wakeup_csv(r->dir, rr);
     int e3 = results_write_app_latency_csv(r->dir, rr);
-    int e4 = close_timeline(r);
-    return err ? err : e2 ? e2 : e3 ? e3 : e4;
+    int e4 = results_write_blk_latency_csv(r->dir, rr);
+    int e5 = close_timeline(r);
+    return err ? err : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5;
 }
 
 void results_discard(struct results *r)
@@ -698,6 +744,31 @@ static void print_net(const struct run_result *rr, FILE *f, int rows, int w)
     }
 }
 
+/* The block half of the table, for domains with vbds. */
+static void print_blk(const struct run_result *rr, FILE *f, int rows, int w)
+{
+    bool any = false;
+    for (int i = 0; i < rows && !any; i++)
+        any = rr->doms[i].blk.present;
+    if (!any)
+        return;
+    double secs = rr->duration_ns > 0 ? (double)rr->duration_ns / 1e9 : 1;
+    fprintf(f, "%-*s  %10s  %10s  %10s  %10s  %8s  %16s  %13s\n", w, "disk", "reads", "writes",
+            "IOPS", "MB", "errors", "backend cpu (ms)", "lat p99 (ms)");
+    for (int i = 0; i < rows; i++) {
+        const struct dom_result *d = &rr->doms[i];
+        if (!d->blk.present)
+            continue;
+        fprintf(f, "%-*s  %10" PRIu64 "  %10" PRIu64 "  %10.0f  %10.2f  %8" PRIu64 "  %16.3f  %13.3f\n",
+                w, d->name, d->blk.reads, d->blk.writes,
+                (double)(d->blk.reads + d->blk.writes) / secs, (double)d->blk.bytes / 1e6,
+                d->blk.errors + d->blk.unsupported + d->guest_errors, ms(d->backend_cpu_ns),
+                ms(hist_quantile(&d->blk.latency, 0.99)));
+        if (d->blk.disconnects)
+            fprintf(f, "DISCONNECTED: %s %s\n", d->name, d->blk.disconnect_reason);
+    }
+}
+
 void results_print_table(const struct run_result *rr, FILE *f)
 {
     const struct scenario *s = rr->scn;
@@ -722,6 +793,7 @@ void results_print_table(const struct run_result *rr, FILE *f)
                     fv_fmt_ns(rr->doms[i].crashed_at_ns, t, sizeof(t)), rr->doms[i].crash_reason);
         }
     print_net(rr, f, rows, w);
+    print_blk(rr, f, rows, w);
     if (!rr->complete)
         fprintf(f, "INTERRUPTED: partial results\n");
 }

@@ -1,11 +1,13 @@
 /* results.h — a run's results directory (DESIGN §7):
  *   scenario.yaml  the fully resolved scenario
  *   summary.json   the figures (field names are an interface: add, never rename)
- *   timeline.csv   one row per domain per sampling interval (CPU, work, and
- *                  the domain's network traffic in the net_* columns)
+ *   timeline.csv   one row per domain per sampling interval (CPU, work, the
+ *                  domain's network traffic in the net_* columns and its
+ *                  block requests in the blk_* columns)
  *   wakeup-latency.csv  per-domain wake-up latency CDF points (for plots)
  *   app-latency.csv     the same for the latencies the guests sampled
  *                  (net-echo: UDP round trips), same columns
+ *   blk-latency.csv    the same for the block requests' service latency
  *   plots/         gnuplot PNG + SVG (and the data of derived graphs)
  * Every file is written to a temporary name and renamed, so a crash never
  * leaves a half-written file behind.
@@ -33,7 +35,8 @@ const char *results_dir(const struct results *r);
  * engine calls it from one thread at a time). Rows whose dom_index is not a
  * domain of the scenario are dropped. */
 struct timeline_sink results_timeline_sink(struct results *r);
-/* Write summary.json, wakeup-latency.csv and app-latency.csv, close
+/* Write summary.json, wakeup-latency.csv, app-latency.csv and
+ * blk-latency.csv, close
  * timeline.csv (renaming every file into place). Returns 0 or -errno. */
 int results_finish(struct results *r, const struct run_result *rr);
 void results_close(struct results *r);
@@ -49,8 +52,12 @@ void results_print_table(const struct run_result *rr, FILE *f);
  * non-zero net_* column) also net-throughput (from plots/net-throughput.csv,
  * derived from timeline.csv here: t_s,domain,rx_mbit_s,tx_mbit_s for the
  * domains drawn) and net-rtt-cdf (from app-latency.csv, for the domains that
- * had traffic). A timeline.csv from before the net columns draws no network
- * graphs. Returns 0, 1 if
+ * had traffic); when it has block traffic (a non-zero blk_* column) also
+ * blk-iops (from plots/blk-iops.csv, derived likewise:
+ * t_s,domain,read_iops,write_iops for the domains drawn, those with reads or
+ * writes, the 12 with the most requests) and blk-latency-cdf (from
+ * blk-latency.csv). A timeline.csv from before the net (blk) columns draws
+ * no network (block) graphs. Returns 0, 1 if
  * gnuplot is absent (graphs skipped; says so on `log`), or -errno. On
  * failure `why` (if not NULL) gets one line saying which graph failed and
  * why, in gnuplot's own words when gnuplot failed:
@@ -77,7 +84,7 @@ struct results_doms {
     int nslot;
 };
 
-#define RESULTS_CSV_MAX_COLS 16
+#define RESULTS_CSV_MAX_COLS 32
 
 /* Read a results CSV from f: the first line is the header and skipped; the
  * fields of a row are split on ',' without quoting (results.c writes names
@@ -99,10 +106,12 @@ int results_write_atomic(const char *dir, const char *name, const char *data, si
 
 /* The files results_finish writes, separately (for tools and tests that
  * have a run_result but no open results): dir/summary.json,
- * dir/wakeup-latency.csv and dir/app-latency.csv, each atomically. Return 0
- * or -errno. */
+ * dir/wakeup-latency.csv, dir/app-latency.csv and dir/blk-latency.csv
+ * (domain,latency_ns,cdf from each domain's blk.latency, for the domains
+ * with samples), each atomically. Return 0 or -errno. */
 int results_write_summary(const char *dir, const struct run_result *rr);
 int results_write_wakeup_csv(const char *dir, const struct run_result *rr);
 int results_write_app_latency_csv(const char *dir, const struct run_result *rr);
+int results_write_blk_latency_csv(const char *dir, const struct run_result *rr);
 
 #endif

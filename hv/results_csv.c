@@ -1,9 +1,9 @@
 /* results_csv.c — reading a run's CSV files back (timeline.csv,
- * wakeup-latency.csv, app-latency.csv) for the graphs: per-domain values
- * in a table with a name index, ranked. Public through results.h so that
- * fuzz/ can feed it arbitrary bytes; the helpers plot.c shares are in
- * results_priv.h. A run with tens of thousands of domains reads in linear
- * time.
+ * wakeup-latency.csv, app-latency.csv, blk-latency.csv) for the graphs:
+ * per-domain values in a table with a name index, ranked. Public through
+ * results.h so that fuzz/ can feed it arbitrary bytes; the helpers plot.c
+ * and plot_io.c share are in results_priv.h. A run with tens of thousands
+ * of domains reads in linear time.
  */
 #include "results.h"
 #include "results_priv.h"

@@ -26,6 +26,19 @@ struct dom_net {
     char disconnect_reason[200];    /* the first one's reason */
 };
 
+/* Block figures of a domain with vbds (summary.json's `blk`), from
+ * blkback's per-vbd counters: requests answered OKAY, bytes moved, the
+ * service latency of each request (taken off the ring to answered). */
+struct dom_blk {
+    bool present;
+    uint64_t reads, writes, flushes, bytes;
+    uint64_t errors, unsupported;   /* answered ERROR / EOPNOTSUPP */
+    struct fv_hist latency;
+    uint64_t disconnects;
+    char disconnect_reason[200];
+    bool direct;                    /* file backend: O_DIRECT (false: buffered or memory) */
+};
+
 struct dom_result {
     char name[64];
     int id;
@@ -41,6 +54,7 @@ struct dom_result {
     struct fv_hist app_latency;     /* guest_latency_sample() */
     uint64_t work_units;
     uint64_t deadline_misses;       /* reported by the guest (its own deadlines) */
+    uint64_t guest_errors;          /* reported by the guest: data it found wrong */
     uint64_t sched_deadline_misses; /* reported by the policy (reservations, rtds) */
     fv_ns_t starved_ns;             /* total length of starvation episodes */
     uint64_t starvation_events;     /* episodes longer than the threshold */
@@ -51,6 +65,7 @@ struct dom_result {
     char crash_reason[224];         /* what it did */
     uint64_t mem_resident_bytes;    /* real engine: guest memory it touched (resident pages) */
     struct dom_net net;
+    struct dom_blk blk;
 };
 
 struct run_result {
@@ -86,6 +101,9 @@ struct timeline_row {
      * counters; 0 without a net source: metrics_set_net_source). */
     uint64_t net_tx_pkts, net_rx_pkts, net_tx_bytes, net_rx_bytes;
     uint64_t net_drops;
+    /* The domain's vbd requests over the interval (deltas of struct
+     * dom_blk's counters; 0 without a blk source: metrics_set_blk_source). */
+    uint64_t blk_reads, blk_writes, blk_bytes, blk_errors;
 };
 
 /* Receives timeline rows as the run goes (NULL: discard). */

@@ -9,9 +9,11 @@
  *
  * The flow: read the text, load the one document, apply the overrides,
  * then walk the tables (top level here; sched and domains in
- * scenario_domains.c), then the network (scenario_net.c: netback, vifs,
- * Domain-0), then resolve arinc653 windows (which may name Domain-0) and let
- * the policy check what it was given. Everything is left zeroed on error.
+ * scenario_domains.c; blkback: before domains, as a vbd's default backend
+ * is blkback's), then the network and disks (scenario_net.c: netback, vifs,
+ * blkback's checks and the images of file vbds in scenario_blk.c, Domain-0),
+ * then resolve arinc653 windows (which may name Domain-0) and let the policy
+ * check what it was given. Everything is left zeroed on error.
  */
 #include "scenario_priv.h"
 
@@ -495,12 +497,14 @@ static const struct scn_field top_fields[] = {
       .max = INT64_MAX, .why = "every sample writes a timeline row per domain" },
     { .name = "starvation", .type = SCN_T_CUSTOM, .parse = parse_starvation },
     { .name = "sched", .type = SCN_T_CUSTOM, .parse = scn_parse_sched },
+    /* Before domains: blkback.backend is every vbd's default backend. */
+    { .name = "blkback", .type = SCN_T_CUSTOM, .parse = scn_parse_blkback,
+      .absent = scn_default_blkback },
     { .name = "domains", .type = SCN_T_CUSTOM, .parse = scn_parse_domains,
       .absent = scn_missing, .hint = "domains: with a list of domains, each - name: NAME" },
     /* Read once the domains and their vifs are known (scn_net_finish). */
     { .name = "netback", .type = SCN_T_CUSTOM, .parse = scn_note_netback },
     { .name = "dom0", .type = SCN_T_CUSTOM, .parse = scn_note_dom0 },
-    { .name = "blkback", .type = SCN_T_LATER },
 };
 
 static const struct scn_mapping top = {
@@ -723,8 +727,10 @@ int scenario_load(const char *path, const char *const *sets, int nsets,
 
 void scenario_free(struct scenario *s)
 {
-    for (int i = 0; s->domains && i < s->nr_domains; i++)
+    for (int i = 0; s->domains && i < s->nr_domains; i++) {
         free(s->domains[i].vifs);
+        free(s->domains[i].vbds);
+    }
     free(s->domains);
     memset(s, 0, sizeof(*s));
 }

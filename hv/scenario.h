@@ -65,7 +65,7 @@ struct scn_vif {
 };
 
 /* The network backend (`netback:`). port is SCN_NB_NONE when no domain has
- * a vif: then there is no Domain-0 either. */
+ * a vif: then there is no Domain-0 either, unless a domain has a vbd. */
 enum scn_nb_port { SCN_NB_NONE = 0, SCN_NB_RING, SCN_NB_TAP, SCN_NB_NULL };
 enum scn_nb_cpu { SCN_NB_DOM0 = 0, SCN_NB_DEDICATED };
 struct scn_netback {
@@ -81,6 +81,32 @@ struct scn_netback {
     fv_ns_t cost_packet, cost_burst, cost_kib, cost_notify;
 };
 
+/* A virtual disk (`vbds: [{ size, backend, path }]`). */
+#define SCN_MAX_VBDS 8                  /* per domain */
+#define SCN_PATH_MAX 256
+enum scn_blk_backend { SCN_BLK_MEMORY = 0, SCN_BLK_FILE };
+struct scn_vbd {
+    uint64_t size;                      /* bytes, a multiple of 512; default 64 MiB */
+    enum scn_blk_backend backend;       /* default: blkback.backend */
+    char path[SCN_PATH_MAX];            /* file: the image (created and sized if missing);
+                                         * absolute once loaded; "" for memory */
+};
+
+/* The block backend (`blkback:`); `present` when any domain has a vbd. */
+struct scn_blkback {
+    bool present;
+    enum scn_blk_backend backend;       /* default for vbds: memory */
+    enum scn_nb_cpu cpu;                /* dom0 | dedicated, as netback.cpu */
+    unsigned qdepth;                    /* requests in flight per vbd, default 32 */
+    /* The virtual-time engine's model: a request's service time is
+     * `latency` + its bytes at `bandwidth` (bytes/s), one at a time per vbd
+     * up to qdepth in flight; blkback's CPU is `request` per request and
+     * `kib` per KiB copied, charged as netback's is. */
+    fv_ns_t latency;
+    uint64_t bandwidth;
+    fv_ns_t cost_request, cost_kib;
+};
+
 struct scn_domain {
     char name[SCN_NAME_MAX];            /* after `count` expansion: NAME-0, NAME-1, ... */
     int id;                             /* 1.. in file order (0 is the control domain) */
@@ -93,6 +119,8 @@ struct scn_domain {
     int nr_vifs;
     struct scn_vif *vifs;               /* nr_vifs of them */
     bool is_dom0;                       /* the control domain the loader added */
+    int nr_vbds;
+    struct scn_vbd *vbds;               /* nr_vbds of them */
 };
 
 struct scenario {
@@ -110,11 +138,13 @@ struct scenario {
     int nr_domains;                     /* after count expansion, Domain-0 included */
     struct scn_domain *domains;
     /* Domain-0 (id 0, "Domain-0") is added as the LAST entry of domains when
-     * any domain has a vif: it runs netback. dom0 is its index, or -1;
-     * nr_guests counts the others (ids 1..nr_guests, indexes 0..nr_guests-1). */
+     * any domain has a vif or a vbd: it runs netback and blkback. dom0 is
+     * its index, or -1; nr_guests counts the others (ids 1..nr_guests,
+     * indexes 0..nr_guests-1). */
     int dom0;
     int nr_guests;
     struct scn_netback netback;
+    struct scn_blkback blkback;
 };
 
 /* Load `path`, apply overrides sets[0..nsets-1] ("key.path=value"; a path

@@ -367,10 +367,12 @@ static const struct scn_field dom_base[] = {
     { .name = "extratime", .type = SCN_T_BOOL, SCN_FLD(struct scn_dom_tmpl, d.sp.extratime) },
     { .name = "workload", .type = SCN_T_CUSTOM, .parse = parse_workload,
       .absent = default_workload },
-    /* After workload: a network workload gets a vif by default. */
+    /* After workload: a network workload gets a vif by default, a blk-*
+     * workload a vbd. */
     { .name = "vifs", .type = SCN_T_CUSTOM, .parse = scn_parse_vifs,
       .absent = scn_default_vifs },
-    { .name = "vbds", .type = SCN_T_LATER },
+    { .name = "vbds", .type = SCN_T_CUSTOM, .parse = scn_parse_vbds,
+      .absent = scn_default_vbds },
 };
 #define NR_DOM_FIELDS ((int)(sizeof(dom_base) / sizeof(dom_base[0])))
 
@@ -487,11 +489,16 @@ static int expand(struct scn_ctx *c, const struct scn_dom_tmpl *t, int n)
         for (int64_t r = 0; r < (t[i].count ? t[i].count : 1); r++, k++) {
             s->domains[k] = t[i].d;
             s->domains[k].vifs = NULL;
+            s->domains[k].vbds = NULL;
             size_t vb = (size_t)t[i].d.nr_vifs * sizeof(struct scn_vif);
-            if (vb && !(s->domains[k].vifs = malloc(vb)))
+            size_t db = (size_t)t[i].d.nr_vbds * sizeof(struct scn_vbd);
+            if ((vb && !(s->domains[k].vifs = malloc(vb))) ||
+                (db && !(s->domains[k].vbds = malloc(db))))
                 return scn_oom(c);
             if (vb)
                 memcpy(s->domains[k].vifs, t[i].d.vifs, vb);
+            if (db)
+                memcpy(s->domains[k].vbds, t[i].d.vbds, db);
             if (t[i].count) {
                 /* Fits: the longest replica name was checked above. */
                 snprintf(last, sizeof(last), "%s-%" PRId64, t[i].d.name, r);
@@ -515,7 +522,7 @@ static int cmp_name_ref(const void *a, const void *b)
 }
 
 /* Domain-0 is the control domain's name (scn_net_finish adds it when there
- * is a network; reserved always, so adding a vif never breaks a name).
+ * is a vif or a vbd; reserved always, so adding one never breaks a name).
  * i: a domain of that name. */
 static int reserved_name(struct scn_ctx *c, int i)
 {
@@ -596,8 +603,10 @@ int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, vo
     }
     if (rc == 0)
         rc = expand(c, t, c->nsrc);
-    for (int i = 0; i < c->nsrc; i++)
+    for (int i = 0; i < c->nsrc; i++) {
         free(t[i].d.vifs);
+        free(t[i].d.vbds);
+    }
     free(t);
     struct name_ref *sorted = NULL;
     if (rc == 0)

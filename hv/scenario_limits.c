@@ -210,6 +210,11 @@ int scn_check_resolved(struct scn_ctx *c)
      * domains this is what tips a scenario over the limits. */
     if (s->netback.port != SCN_NB_NONE)
         nodes += 64, bytes += 512;
+    /* blkback: and, without a network, dom0: (about 32 nodes, 250 bytes);
+     * each vbd a mapping of 3 keys (7 nodes; 64 bytes and its path quoted,
+     * each byte at most 4 escaped) and its domain's `vbds:` 2 more. */
+    if (s->blkback.present)
+        nodes += 48, bytes += 384;
     for (int i = 0; i < s->nr_domains; i++) {
         const struct scn_domain *d = &s->domains[i];
         int np = 0, pins = d->pinned ? cpumask_weight(&d->pin) : 0;
@@ -219,6 +224,8 @@ int scn_check_resolved(struct scn_ctx *c)
         bytes += 320 + strlen(d->name) + 5 * (uint64_t)pins + 96 * (uint64_t)np;
         if (d->nr_vifs)
             nodes += 2 + 9 * (uint64_t)d->nr_vifs, bytes += 16 + 128 * (uint64_t)d->nr_vifs;
+        for (int j = 0; j < d->nr_vbds; j++)
+            nodes += 7 + 2 * (j == 0), bytes += 64 + 4 * (uint64_t)strlen(d->vbds[j].path);
     }
     if (nodes <= SCN_MAX_NODES && bytes <= SCN_MAX_FILE_SIZE)
         return 0;
@@ -239,11 +246,22 @@ int scn_check_resolved(struct scn_ctx *c)
         return scn_oom(c);
     if (r == SCN_SCAN_OK)
         return 0;
-    char sz[SCN_FMT_MAX];
+    /* "fewer domains, shorter pin lists, fewer vifs or fewer vbds", the
+     * devices named only when there are some. */
+    const char *more[4] = { "fewer domains", "shorter pin lists" };
+    int n = 2;
+    if (s->netback.port != SCN_NB_NONE)
+        more[n++] = "fewer vifs";
+    if (s->blkback.present)
+        more[n++] = "fewer vbds";
+    char sz[SCN_FMT_MAX], expect[128] = "";
+    for (int i = 0; i < n; i++) {
+        size_t k = strlen(expect);
+        snprintf(expect + k, sizeof(expect) - k, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+                 more[i]);
+    }
     return scn_fail(c, scn_map_get(c, c->root, "domains"), "the resolved scenario, every replica "
-                    "written out, would be larger than %s or %d values (expected fewer domains"
-                    "%s shorter pin lists%s: a run's scenario.yaml must load again)",
-                    scn_format_size(SCN_MAX_FILE_SIZE, sz, sizeof(sz)), SCN_MAX_NODES,
-                    s->netback.port != SCN_NB_NONE ? "," : " or",
-                    s->netback.port != SCN_NB_NONE ? " or fewer vifs" : "");
+                    "written out, would be larger than %s or %d values (expected %s: a run's "
+                    "scenario.yaml must load again)",
+                    scn_format_size(SCN_MAX_FILE_SIZE, sz, sizeof(sz)), SCN_MAX_NODES, expect);
 }

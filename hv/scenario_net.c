@@ -2,7 +2,8 @@
  * `netback:` backend and `dom0:`, then what ties them together once every
  * domain is known: auto MACs and IPs, the checks no single value can make
  * (one MAC and one IP per vif, the TAP's subnet, netback's dedicated pCPU),
- * and Domain-0, the control domain that runs netback, appended last.
+ * and Domain-0, the control domain that runs netback (and blkback:
+ * scenario_blk.c), appended last when any domain has a vif or a vbd.
  *
  * Addresses are IPv4 in host byte order. An auto MAC is Xen's OUI 00:16:3e
  * followed by the domain id (16 bits) and the vif index (8 bits); auto IPs
@@ -255,8 +256,8 @@ int scn_note_dom0(struct scn_ctx *c, const struct scn_field *f, int node, void *
 }
 
 /* One of choices (NULL-terminated): its index, or a message naming `what`. */
-static int parse_word(struct scn_ctx *c, int node, const char *what,
-                      const char *const *choices, int *index)
+int scn_parse_word(struct scn_ctx *c, int node, const char *what, const char *const *choices,
+                   int *index)
 {
     const char *v;
     char list[128] = "";
@@ -278,33 +279,42 @@ static int parse_port(struct scn_ctx *c, const struct scn_field *f, int node, vo
     (void)f;
     static const char *const ports[] = { "ring", "tap", "null", NULL };
     struct scn_netback *nb = obj;
-    int i, rc = parse_word(c, node, "netback.port", ports, &i);
+    int i, rc = scn_parse_word(c, node, "netback.port", ports, &i);
     if (rc == 0)
         nb->port = (enum scn_nb_port)(SCN_NB_RING + i);
+    return rc;
+}
+
+int scn_parse_backend_cpu(struct scn_ctx *c, int node, const char *what, enum scn_nb_cpu *out)
+{
+    static const char *const cpus[] = { "dom0", "dedicated", NULL };
+    int i, rc = scn_parse_word(c, node, what, cpus, &i);
+    if (rc == 0)
+        *out = i ? SCN_NB_DEDICATED : SCN_NB_DOM0;
     return rc;
 }
 
 static int parse_nb_cpu(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
     (void)f;
-    static const char *const cpus[] = { "dom0", "dedicated", NULL };
-    struct scn_netback *nb = obj;
-    int i, rc = parse_word(c, node, "netback.cpu", cpus, &i);
-    if (rc == 0)
-        nb->cpu = i ? SCN_NB_DEDICATED : SCN_NB_DOM0;
-    return rc;
+    return scn_parse_backend_cpu(c, node, "netback.cpu", &((struct scn_netback *)obj)->cpu);
+}
+
+int scn_parse_fairness(struct scn_ctx *c, int node, const char *what, const char *later)
+{
+    const char *v;
+    int rc = scn_scalar(c, node, what, "none", &v);
+    if (rc || strcmp(v, "none") == 0)
+        return rc;
+    if (strcmp(v, later) == 0)
+        return scn_fail(c, node, "%s: %s is not implemented yet (expected none)", what, later);
+    return scn_fail(c, node, "unknown %s \"%s\" (expected none)", what, SCN_ECHO(v));
 }
 
 static int parse_fairness(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
     (void)f, (void)obj;
-    const char *v;
-    int rc = scn_scalar(c, node, "netback.fairness", "none", &v);
-    if (rc || strcmp(v, "none") == 0)
-        return rc;
-    if (strcmp(v, "drr") == 0)
-        return scn_fail(c, node, "netback.fairness: drr is not implemented yet (expected none)");
-    return scn_fail(c, node, "unknown netback.fairness \"%s\" (expected none)", SCN_ECHO(v));
+    return scn_parse_fairness(c, node, "netback.fairness", "drr");
 }
 
 static int parse_tap_name(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
@@ -658,13 +668,16 @@ static int pin_node(struct scn_ctx *c, int i, int cpu)
     return pin;
 }
 
-/* netback's pCPU is the last: no guest may use it, and one without `pin`
- * gets all the others, written out in the resolved scenario. */
+/* Domain-0's pCPU is the last (netback.cpu or blkback.cpu: dedicated; they
+ * agree when both exist): no guest may use it, and one without `pin` gets
+ * all the others, written out in the resolved scenario. */
 static int pin_dedicated(struct scn_ctx *c, struct scn_domain *dom0)
 {
     struct scenario *s = c->s;
-    if (s->netback.cpu != SCN_NB_DEDICATED)
+    bool net = s->netback.cpu == SCN_NB_DEDICATED;
+    if (!net && s->blkback.cpu != SCN_NB_DEDICATED)
         return 0;
+    const char *who = net ? "netback" : "blkback";
     int last = s->pcpus - 1;
     for (int i = 0; i < s->nr_guests; i++) {
         struct scn_domain *d = &s->domains[i];
@@ -675,9 +688,9 @@ static int pin_dedicated(struct scn_ctx *c, struct scn_domain *dom0)
             char of[SCN_NAME_MAX + 16] = "";
             if (c->src[c->src_of[i]].count)
                 snprintf(of, sizeof(of), " of domain %s", d->name);
-            return scn_fail(c, pin_node(c, i, last), "pin %d%s is netback's dedicated pCPU "
-                            "(expected pCPUs 0..%d: netback.cpu is dedicated)", last, of,
-                            last - 1);
+            return scn_fail(c, pin_node(c, i, last), "pin %d%s is %s's dedicated pCPU "
+                            "(expected pCPUs 0..%d: %s.cpu is dedicated)", last, of, who,
+                            last - 1, who);
         }
     }
     dom0->pinned = true;
@@ -718,26 +731,31 @@ int scn_net_finish(struct scn_ctx *c)
     s->nr_guests = s->nr_domains;
     for (int i = 0; i < s->nr_guests; i++)
         nvifs += s->domains[i].nr_vifs;
+    bool disks = scn_nr_vbds(s) > 0;
     if (!nvifs) {
-        const char *expect = "expected a domain with vifs, or running a net-* workload";
         if (c->netback_node)
-            return scn_fail(c, c->netback_node, "netback: no domain has a vif (%s)", expect);
-        if (c->dom0_node)
-            return scn_fail(c, c->dom0_node, "dom0: no domain has a vif (%s: Domain-0 runs "
-                            "netback)", expect);
+            return scn_fail(c, c->netback_node, "netback: no domain has a vif (expected a domain "
+                            "with vifs, or running a net-* workload)");
+        if (c->dom0_node && !disks)
+            return scn_fail(c, c->dom0_node, "dom0: no domain has a vif or a vbd (expected a "
+                            "domain with vifs or vbds, or running a net-* or blk-* workload: "
+                            "Domain-0 runs netback and blkback)");
         memset(&s->netback, 0, sizeof(s->netback));
         s->netback.port = SCN_NB_NONE;
-        return 0;
     }
+    /* blkback.cpu may follow netback.cpu, and dom0's pinning both. */
+    int rc = nvifs ? parse_netback(c, nvifs) : 0;
+    if (rc == 0)
+        rc = scn_blk_finish(c);
+    if (rc || (!nvifs && !disks))
+        return rc;
     struct scn_domain dom0;
-    int rc = parse_netback(c, nvifs);
-    if (rc == 0)
-        rc = parse_dom0(c, &dom0);
-    if (rc == 0)
+    rc = parse_dom0(c, &dom0);
+    if (rc == 0 && nvifs)
         rc = assign_macs(c, nvifs);
-    if (rc == 0)
+    if (rc == 0 && nvifs)
         rc = assign_ips(c, nvifs);
-    if (rc == 0)
+    if (rc == 0 && nvifs)
         rc = scn_check_net_peers(c);
     if (rc == 0)
         rc = pin_dedicated(c, &dom0);

@@ -133,12 +133,13 @@ struct scn_ctx {
     int *src_of;            /* per expanded guest domain: its index in src */
     int netback_node;       /* netback: and dom0: mappings, 0 if absent: parsed */
     int dom0_node;          /* once the domains and their vifs are known */
+    int blkback_node;       /* blkback: mapping, 0 if absent (parsed before domains) */
 };
 
 /* A domain entry before count expansion (scenario_domains.c; its vifs are
- * parsed by scenario_net.c). */
+ * parsed by scenario_net.c, its vbds by scenario_blk.c). */
 struct scn_dom_tmpl {
-    struct scn_domain d;    /* d.vifs: malloc'd, copied to each replica */
+    struct scn_domain d;    /* d.vifs, d.vbds: malloc'd, copied to each replica */
     int64_t count;          /* 0: no count key */
 };
 
@@ -252,11 +253,37 @@ int scn_default_vifs(struct scn_ctx *c, const struct scn_field *f, int map, void
 int scn_note_netback(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
 int scn_note_dom0(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
 /* Once the guests are expanded and their peers resolved: netback and dom0,
- * auto MACs and IPs, the network checks, netback.cpu: dedicated pinning,
- * then Domain-0 appended (or dom0 = -1 and port SCN_NB_NONE without vifs). */
+ * blkback (scn_blk_finish), auto MACs and IPs, the network checks,
+ * netback.cpu or blkback.cpu: dedicated pinning, then Domain-0 appended
+ * when any guest has a vif or a vbd (else dom0 = -1; port SCN_NB_NONE
+ * without vifs). */
 int scn_net_finish(struct scn_ctx *c);
 /* The workload kinds that use the network (and get a default vif). */
 bool scn_is_net_kind(const struct workload_desc *w);
+
+/* scenario_blk.c: blkback: (a top-level CUSTOM field read before domains,
+ * since blkback.backend is every vbd's default; absent: the defaults), a
+ * domain's `vbds` (a CUSTOM field of struct scn_dom_tmpl) and the default
+ * vbd of a blk-* workload. A vbd's path stays as written (% escapes and a
+ * relative path unresolved; "" for the default vbd's) until
+ * scn_blk_finish. */
+int scn_parse_blkback(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_default_blkback(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
+int scn_parse_vbds(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+int scn_default_vbds(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
+/* The workload kinds that use a disk (and get a default vbd): "blk-*". */
+bool scn_is_blk_kind(const struct workload_desc *w);
+/* The vbds of the guests (s->domains[0..nr_guests-1]). */
+long scn_nr_vbds(const struct scenario *s);
+/* Once netback is read (called by scn_net_finish, vbds or not): blkback
+ * present or refused, blkback.cpu against netback.cpu (a cpu one of them
+ * gives is the other's default), then every file vbd's path resolved
+ * (%d, the scenario's directory, the default <dir>/<domain>.img) and
+ * checked on this host: creatable, room to grow, one image per vbd. */
+int scn_blk_finish(struct scn_ctx *c);
+/* A resolved image path as the loader reads it back: every % doubled. buf
+ * holds 2 x SCN_PATH_MAX bytes. */
+const char *scn_escape_path(const char *path, char *buf, size_t len);
 
 /* scenario_limits.c: the text before libyaml builds a document of it
  * (size, depth, node count); the built document with overrides applied
@@ -268,5 +295,14 @@ int scn_check_resolved(struct scn_ctx *c);
 
 /* scenario_set.c */
 int scn_apply_sets(struct scn_ctx *c, const char *const *sets, int nsets);
+
+/* One of `choices` (NULL-terminated) at node: its index in *index, or a
+ * refusal naming `what` and the choices (scenario_net.c). */
+int scn_parse_word(struct scn_ctx *c, int node, const char *what, const char *const *choices,
+                   int *index);
+/* A backend's `cpu:` (dom0 | dedicated), and its `fairness:` (none only;
+ * `later` is refused as not implemented yet). */
+int scn_parse_backend_cpu(struct scn_ctx *c, int node, const char *what, enum scn_nb_cpu *out);
+int scn_parse_fairness(struct scn_ctx *c, int node, const char *what, const char *later);
 
 #endif

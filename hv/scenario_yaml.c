@@ -1,8 +1,8 @@
 /* scenario_yaml.c — writing the fully resolved scenario (DESIGN §7's
  * scenario.yaml): every default filled in, replicas expanded, arinc653
  * windows by domain name, durations and sizes in exact units, every vif's
- * MAC and IP. Domain-0 is not among the domains (the loader adds it again);
- * `dom0:` holds its parameters. Loading what this writes gives the same
+ * MAC and IP, every vbd's resolved image path. Domain-0 is not among the
+ * domains (the loader adds it again); `dom0:` holds its parameters. Loading what this writes gives the same
  * struct scenario; tests/test_scenario.c and test_scenario_net.c check that
  * round trip.
  *
@@ -161,10 +161,23 @@ static void put_domain(FILE *f, const struct scenario *s, const struct scn_domai
             fprintf(f, ", rate: %s", scn_format_rate(v, r, sizeof(r)));
         fputs(" }\n", f);
     }
+    if (d->nr_vbds)
+        fputs("    vbds:\n", f);
+    for (int i = 0; i < d->nr_vbds; i++) {
+        const struct scn_vbd *v = &d->vbds[i];
+        char p[2 * SCN_PATH_MAX];
+        fprintf(f, "      - { size: %s, backend: %s", scn_format_size(v->size, b, sizeof(b)),
+                v->backend == SCN_BLK_FILE ? "file" : "memory");
+        if (v->backend == SCN_BLK_FILE) {
+            fputs(", path: ", f);
+            put_quoted(f, scn_escape_path(v->path, p, sizeof(p)));
+        }
+        fputs(" }\n", f);
+    }
 }
 
-/* netback: with every knob, and Domain-0's parameters; nothing without a
- * network (port SCN_NB_NONE), so a CPU-only scenario reads as before. */
+/* netback: with every knob; nothing without a network (port SCN_NB_NONE),
+ * so a CPU-only scenario reads as before. */
 static void put_net(FILE *f, const struct scenario *s)
 {
     static const char *const ports[] = { "none", "ring", "tap", "null" };
@@ -184,9 +197,31 @@ static void put_net(FILE *f, const struct scenario *s)
     put_ns(f, "    ", "kib", nb->cost_kib);
     put_ns(f, "    ", "notify", nb->cost_notify);
     fputs("  fairness: none\n", f);
+}
+
+/* blkback: with every knob, when any domain has a vbd. */
+static void put_blk(FILE *f, const struct scenario *s)
+{
+    const struct scn_blkback *bb = &s->blkback;
+    if (!bb->present)
+        return;
+    char a[SCN_FMT_MAX];
+    fprintf(f, "blkback:\n  backend: %s\n  cpu: %s\n  qdepth: %u\n  fairness: none\n  model:\n",
+            bb->backend == SCN_BLK_FILE ? "file" : "memory",
+            bb->cpu == SCN_NB_DEDICATED ? "dedicated" : "dom0", bb->qdepth);
+    put_ns(f, "    ", "latency", bb->latency);
+    fprintf(f, "    bandwidth: %s/s\n  cost:\n", scn_format_size(bb->bandwidth, a, sizeof(a)));
+    put_ns(f, "    ", "request", bb->cost_request);
+    put_ns(f, "    ", "kib", bb->cost_kib);
+}
+
+/* Domain-0's parameters, when there is a Domain-0 (a vif or a vbd). */
+static void put_dom0(FILE *f, const struct scenario *s)
+{
     if (s->dom0 < 0 || s->dom0 >= s->nr_domains || !s->domains[s->dom0].is_dom0)
         return;
     const struct scn_domain *d = &s->domains[s->dom0];
+    char a[SCN_FMT_MAX];
     fprintf(f, "dom0:\n  vcpus: %d\n  memory: %s\n  weight: %" PRIu32 "\n  cap: %" PRIu32 "\n",
             d->vcpus, scn_format_size(d->memory, a, sizeof(a)), d->sp.weight, d->sp.cap);
 }
@@ -205,6 +240,8 @@ int scenario_write_yaml(const struct scenario *s, FILE *f)
     put_ns(f, "  ", "threshold", s->starvation_threshold);
     put_sched(f, s);
     put_net(f, s);
+    put_blk(f, s);
+    put_dom0(f, s);
     fputs("domains:\n", f);
     for (int i = 0; i < s->nr_domains; i++)
         if (!s->domains[i].is_dom0)

@@ -340,6 +340,13 @@ static void gb_deadline_miss(struct guest_vcpu *g)
     sim_hc_exit(sv(g));
 }
 
+static void gb_errors(struct guest_vcpu *g, uint64_t n)
+{
+    sim_hc_enter(sv(g));
+    sv(g)->sim->res[sv(g)->dom_index].guest_errors += n;
+    sim_hc_exit(sv(g));
+}
+
 static void gb_latency_sample(struct guest_vcpu *g, fv_ns_t ns)
 {
     sim_hc_enter(sv(g));
@@ -403,9 +410,35 @@ static int gb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
 {
     struct sim_vcpu *v = sv(g);
     sim_hc_enter(v);
-    int rc = guest_buf_ok(v, out, sizeof(*out)) ? host_backend_poll(&v->sim->h, v->dom_index, out)
-                                                : -EFAULT;
+    int rc = guest_buf_ok(v, out, sizeof(*out))
+                 ? host_backend_poll(&v->sim->h, v->dom_index, v->sim->now, out) : -EFAULT;
     sim_hc_exit(v);
+    return rc;
+}
+
+static int gb_vbd_count(struct guest_vcpu *g)
+{
+    sim_hc_enter(sv(g));
+    int n = host_vbd_count(&sv(g)->sim->h, sv(g)->dom_index);
+    sim_hc_exit(sv(g));
+    return n;
+}
+
+static int gb_vbd_info(struct guest_vcpu *g, int vbd, uint64_t *sectors)
+{
+    struct sim_vcpu *v = sv(g);
+    sim_hc_enter(v);
+    int rc = guest_buf_ok(v, sectors, sizeof(*sectors))
+                 ? host_vbd_info(&v->sim->h, v->dom_index, vbd, sectors) : -EFAULT;
+    sim_hc_exit(v);
+    return rc;
+}
+
+static int gb_vbd_connect(struct guest_vcpu *g, int vbd, int ring_ref, int port)
+{
+    sim_hc_enter(sv(g));
+    int rc = host_vbd_connect(&sv(g)->sim->h, sv(g)->dom_index, vbd, ring_ref, port);
+    sim_hc_exit(sv(g));
     return rc;
 }
 
@@ -413,10 +446,11 @@ static const struct guest_backend sim_backend = {
     .compute = gb_compute, .touch = gb_touch, .console_write = gb_console_write,
     .block = gb_block, .yield = gb_yield, .virtual_time = 1,
     .set_timer = gb_set_timer, .now = gb_now, .work_units = gb_work_units,
-    .deadline_miss = gb_deadline_miss, .latency_sample = gb_latency_sample,
+    .deadline_miss = gb_deadline_miss, .latency_sample = gb_latency_sample, .errors = gb_errors,
     .evtchn = gb_evtchn, .io_area = gb_io_area, .grant = gb_grant, .grant_end = gb_grant_end,
     .net_addr = gb_net_addr, .vif_count = gb_vif_count, .vif_connect = gb_vif_connect,
-    .backend_poll = gb_backend_poll,
+    .backend_poll = gb_backend_poll, .vbd_count = gb_vbd_count, .vbd_info = gb_vbd_info,
+    .vbd_connect = gb_vbd_connect,
 };
 
 static void vcpu_main(void *arg)
@@ -520,6 +554,7 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
     if (rc)
         return engine_setup_error(err, errlen, "metrics", rc);
     metrics_set_net_source(&sim->m, host_net_source, &sim->h);
+    metrics_set_blk_source(&sim->m, host_blk_source, &sim->h);
     if ((rc = sim_watchdog_start(sim)))
         return engine_setup_error(err, errlen, "the hostile-guest watchdog timer", rc);
     return 0;

@@ -5,9 +5,10 @@
  * TX requests (Linux netback's NAPI weight, 64), copy each frame out of the
  * guest through the grant table into a port buffer, answer the request, and
  * forward the burst; then drain the port into the vifs' RX rings; then push
- * the responses (notifying where the guest asked for it) and re-arm each
- * ring's request event (final check), so that a guest's next request
- * raises an event again.
+ * the responses (notifying where the guest asked for it). A vif's request
+ * event is re-armed (final check) only by a pass that took nothing from it,
+ * just before domain 0 may sleep, and never by a busy-polling netback: the
+ * write and full barrier hit a cache line the guest keeps writing.
  */
 #include "netback.h"
 

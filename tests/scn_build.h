@@ -74,6 +74,7 @@ static inline void scn_build_vif(struct scenario *s, struct scn_domain *d)
  * defaults; call after every guest. */
 static inline struct scn_domain *scn_build_dom0(struct scenario *s, enum scn_nb_port port)
 {
+    /* (port SCN_NB_NONE: disks only, no netback) */
     s->nr_guests = s->nr_domains;
     struct scn_domain *d = scn_build_dom(s, "Domain-0", "idle");
     d->id = 0;
@@ -94,8 +95,30 @@ static inline struct scn_domain *scn_build_dom0(struct scenario *s, enum scn_nb_
     return d;
 }
 
+/* Give d one vbd of `size` bytes: a memory disk (path NULL) or the image
+ * file `path`; blkback gets the loader's defaults the first time. */
+static inline void scn_build_vbd(struct scenario *s, struct scn_domain *d, uint64_t size,
+                                 const char *path)
+{
+    d->vbds = realloc(d->vbds, (size_t)(d->nr_vbds + 1) * sizeof(*d->vbds));
+    struct scn_vbd *v = &d->vbds[d->nr_vbds++];
+    memset(v, 0, sizeof(*v));
+    v->size = size;
+    v->backend = path ? SCN_BLK_FILE : SCN_BLK_MEMORY;
+    if (path)
+        snprintf(v->path, sizeof(v->path), "%s", path);
+    if (!s->blkback.present)
+        s->blkback = (struct scn_blkback){
+            .present = true, .backend = SCN_BLK_MEMORY, .cpu = SCN_NB_DOM0, .qdepth = 32,
+            .latency = FV_US(100), .bandwidth = 2ULL << 30, .cost_request = FV_US(2),
+            .cost_kib = 100,
+        };
+}
+
 static inline void scn_build_free(struct scenario *s)
 {
+    for (int i = 0; i < s->nr_domains; i++)
+        free(s->domains[i].vbds);
     for (int i = 0; i < s->nr_domains; i++)
         free(s->domains[i].vifs);
     free(s->domains);

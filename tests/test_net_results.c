@@ -157,9 +157,11 @@ static void test_timeline_net_columns(void **st)
     /* The old columns first, in their old order: scripts index them. */
     assert_string_equal(text,
         "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups,"
-        "net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops\n"
-        "0.100,web,100000000,0.500000,0.500000,100000000,7,3,10,20,1500,30000,2\n"
-        "0.100,batch,50000000,0.250000,0.500000,200000000,1,0,0,0,18446744073709551615,0,0\n");
+        "net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops,"
+        "blk_reads,blk_writes,blk_bytes,blk_errors\n"
+        "0.100,web,100000000,0.500000,0.500000,100000000,7,3,10,20,1500,30000,2,0,0,0,0\n"
+        "0.100,batch,50000000,0.250000,0.500000,200000000,1,0,0,0,18446744073709551615,0,0,"
+        "0,0,0,0\n");
     free(text);
     free(p);
     /* results_finish writes app-latency.csv too (no samples here). */

@@ -74,10 +74,13 @@ static void plot_and_check(struct run_result *rr, int n, bool empty, const char 
     assert_image(dir, "cpu-share.svg", "<svg", true);
     assert_image(dir, "wakeup-latency-cdf.png", "\x89PNG", false);
     assert_image(dir, "wakeup-latency-cdf.svg", "<svg", true);
-    /* A timeline from before the net columns: no network graphs. */
+    /* A timeline from before the net and blk columns: no I/O graphs. */
     assert_false(exists(dir, "plots/net-throughput.svg"));
     assert_false(exists(dir, "plots/net-rtt-cdf.svg"));
     assert_false(exists(dir, "plots/net-throughput.csv"));
+    assert_false(exists(dir, "plots/blk-iops.svg"));
+    assert_false(exists(dir, "plots/blk-latency-cdf.svg"));
+    assert_false(exists(dir, "plots/blk-iops.csv"));
     if (title_part) {
         char *p = path2(dir, "plots/cpu-share.svg");
         char *svg = tu_read(p, NULL);
@@ -215,22 +218,42 @@ static char *net_run_dir(struct run_result *rr, bool drops_only)
     return dir;
 }
 
-static void plot_net_dir(const char *dir)
+/* results_plot succeeds and draws `graphs` (NULL-terminated) in both
+ * formats, and no graph in `absent`. */
+static void plot_dir(const char *dir, const char *const *graphs, const char *const *absent)
 {
     char why[2048] = "";
     int rc = results_plot(dir, stderr, why, sizeof(why));
     if (rc != 0)
         fail_msg("results_plot: %d: %s", rc, why);
-    static const char *const graphs[] = { "cpu-share", "wakeup-latency-cdf", "net-throughput",
-                                          "net-rtt-cdf" };
-    for (size_t i = 0; i < sizeof(graphs) / sizeof(graphs[0]); i++) {
+    for (size_t i = 0; graphs[i]; i++) {
         char png[64], svg[64];
         snprintf(png, sizeof(png), "%s.png", graphs[i]);
         snprintf(svg, sizeof(svg), "%s.svg", graphs[i]);
         assert_image(dir, png, "\x89PNG", false);
         assert_image(dir, svg, "<svg", true);
     }
+    for (size_t i = 0; absent && absent[i]; i++) {
+        char p[64];
+        snprintf(p, sizeof(p), "plots/%s.svg", absent[i]);
+        if (exists(dir, p))
+            fail_msg("%s drawn", p);
+        snprintf(p, sizeof(p), "plots/%s.png", absent[i]);
+        assert_false(exists(dir, p));
+    }
     assert_int_equal(count_tmp(dir), 0);
+}
+
+static const char *const blk_graphs[] = { "blk-iops", "blk-latency-cdf", NULL };
+
+/* A timeline of last week's shape (net columns, no blk ones): the network
+ * graphs, no block graphs. */
+static void plot_net_dir(const char *dir)
+{
+    static const char *const graphs[] = { "cpu-share", "wakeup-latency-cdf", "net-throughput",
+                                          "net-rtt-cdf", NULL };
+    plot_dir(dir, graphs, blk_graphs);
+    assert_false(exists(dir, "plots/blk-iops.csv"));
 }
 
 /* Mbit/s over each row's own interval (the last one is half as long), for
@@ -328,6 +351,196 @@ static void test_plot_net_drops_only(void **st)
     free_all(&s, &rr);
 }
 
+/* ---- the block graphs ------------------------------------------------------------------ */
+
+enum blk_mode { BLK_ONLY, BLK_ERRORS_ONLY, BLK_WITH_NET };
+
+/* A run whose timeline has the net and blk columns, over intervals ending
+ * at 0.100, 0.200 and 0.250 s (the last one 50 ms). web (0) reads 100 and
+ * writes 50 requests every interval; batch (1) only has errors; dom-N
+ * (N >= 2) writes 10 x (N - 1) requests in the second interval. With
+ * BLK_ERRORS_ONLY nobody reads or writes; with BLK_WITH_NET web also
+ * receives 125,000 bytes every interval. blk-latency.csv: web, batch (its
+ * failed requests) and dom-2. */
+static char *blk_run_dir(struct run_result *rr, enum blk_mode mode)
+{
+    char *dir = tu_tmpdir();
+    char *plots = path2(dir, "plots");
+    assert_int_equal(mkdir(plots, 0777), 0);
+    free(plots);
+    char *buf = NULL;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+    fputs("t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups,"
+          "net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops,"
+          "blk_reads,blk_writes,blk_bytes,blk_errors\n", f);
+    static const char *const t[] = { "0.100", "0.200", "0.250" };
+    for (int k = 0; k < 3; k++)
+        for (int i = 0; i < rr->nr_doms; i++) {
+            long rd = 0, wr = 0, rx = 0;
+            if (mode != BLK_ERRORS_ONLY && i == 0)
+                rd = 100, wr = 50;
+            else if (mode != BLK_ERRORS_ONLY && i >= 2 && k == 1)
+                wr = 10L * (i - 1);
+            if (mode == BLK_WITH_NET && i == 0)
+                rx = 125000;
+            fprintf(f, "%s,%s,0,0.1,0.1,0,0,0,0,%ld,0,%ld,0,%ld,%ld,%ld,%d\n", t[k],
+                    rr->doms[i].name, rx ? 100L : 0L, rx, rd, wr, (rd + wr) * 4096,
+                    i == 1 ? 2 : 0);
+        }
+    fclose(f);
+    free(tu_write(dir, "timeline.csv", buf));
+    free(buf);
+    hist_add(&rr->doms[0].blk.latency, 40);
+    hist_add(&rr->doms[0].blk.latency, 5000000);
+    hist_add(&rr->doms[1].blk.latency, 1000);
+    if (rr->nr_doms > 2)
+        hist_add(&rr->doms[2].blk.latency, 300000);
+    assert_int_equal(results_write_summary(dir, rr), 0);
+    assert_int_equal(results_write_wakeup_csv(dir, rr), 0);
+    assert_int_equal(results_write_blk_latency_csv(dir, rr), 0);
+    return dir;
+}
+
+static const char *const net_graphs[] = { "net-throughput", "net-rtt-cdf", NULL };
+
+/* Requests per second over each row's own interval (the last one is half
+ * as long), for the domains that read or wrote (not batch, which only had
+ * errors); the latency CDF for every domain with samples. No network
+ * traffic: no network graphs. */
+static void test_plot_blk(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 3);
+    make_rr(&rr, &s);
+    char *dir = blk_run_dir(&rr, BLK_ONLY);
+    static const char *const graphs[] = { "cpu-share", "wakeup-latency-cdf", "blk-iops",
+                                          "blk-latency-cdf", NULL };
+    plot_dir(dir, graphs, net_graphs);
+    char *p = path2(dir, "plots/blk-iops.csv");
+    char *text = tu_read(p, NULL);
+    assert_non_null(text);
+    assert_string_equal(text, "t_s,domain,read_iops,write_iops\n"
+                              "0.100,web,1000.000000,500.000000\n"
+                              "0.100,dom-2,0.000000,0.000000\n"
+                              "0.200,web,1000.000000,500.000000\n"
+                              "0.200,dom-2,0.000000,100.000000\n"
+                              "0.250,web,2000.000000,1000.000000\n"
+                              "0.250,dom-2,0.000000,0.000000\n");
+    free(text);
+    free(p);
+    assert_false(exists(dir, "plots/net-throughput.csv"));
+    char *svg = svg_text(dir, "blk-iops.svg");
+    assert_non_null(strstr(svg, "Block I/O (requests/s; solid reads, dashed writes): unit (credit, sim)"));
+    assert_non_null(strstr(svg, "web reads"));
+    assert_non_null(strstr(svg, "dom-2 writes"));
+    assert_null(strstr(svg, "batch"));
+    free(svg);
+    svg = svg_text(dir, "blk-latency-cdf.svg");
+    assert_non_null(strstr(svg, "Block request latency CDF: unit (credit, sim)"));
+    assert_non_null(strstr(svg, ">web<"));
+    assert_non_null(strstr(svg, ">batch<"));
+    assert_non_null(strstr(svg, ">dom-2<"));
+    free(svg);
+    /* `fairvisor plot DIR` again: the same data, redrawn over the old. */
+    p = path2(dir, "plots/blk-iops.svg");
+    assert_int_equal(unlink(p), 0);
+    free(p);
+    plot_dir(dir, graphs, net_graphs);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
+/* 14 domains with requests: the 12 with the most are drawn (web, then
+ * dom-14 down to dom-4), and the title says so. */
+static void test_plot_blk_many_domains(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 15);
+    make_rr(&rr, &s);
+    char *dir = blk_run_dir(&rr, BLK_ONLY);
+    static const char *const graphs[] = { "blk-iops", "blk-latency-cdf", NULL };
+    plot_dir(dir, graphs, net_graphs);
+    char *p = path2(dir, "plots/blk-iops.csv");
+    char *text = tu_read(p, NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\n0.200,web,1000.000000,500.000000\n0.200,dom-4,"));
+    assert_non_null(strstr(text, "\n0.200,dom-14,0.000000,1300.000000\n"));
+    assert_null(strstr(text, "dom-3,"));
+    assert_null(strstr(text, "dom-2,"));
+    free(text);
+    free(p);
+    char *svg = svg_text(dir, "blk-iops.svg");
+    assert_non_null(strstr(svg, "(the 12 of 14 domains with the most requests)"));
+    free(svg);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
+/* Errors but no reads or writes: there was block activity, so the graphs
+ * are drawn, the rates empty, saying why. */
+static void test_plot_blk_errors_only(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 2);
+    make_rr(&rr, &s);
+    char *dir = blk_run_dir(&rr, BLK_ERRORS_ONLY);
+    plot_dir(dir, blk_graphs, net_graphs);
+    char *svg = svg_text(dir, "blk-iops.svg");
+    assert_non_null(strstr(svg, "- no requests"));
+    free(svg);
+    char *p = path2(dir, "plots/blk-iops.csv");
+    char *text = tu_read(p, NULL);
+    assert_string_equal(text, "t_s,domain,read_iops,write_iops\n");
+    free(text);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
+/* Both kinds of traffic: all six graphs, each from its own columns. */
+static void test_plot_blk_and_net(void **st)
+{
+    (void)st;
+    REQUIRE_GNUPLOT();
+    struct scenario s;
+    struct run_result rr;
+    make_scn(&s, 3);
+    make_rr(&rr, &s);
+    char *dir = blk_run_dir(&rr, BLK_WITH_NET);
+    static const char *const graphs[] = { "cpu-share", "wakeup-latency-cdf", "net-throughput",
+                                          "net-rtt-cdf", "blk-iops", "blk-latency-cdf", NULL };
+    plot_dir(dir, graphs, NULL);
+    char *p = path2(dir, "plots/net-throughput.csv");
+    char *text = tu_read(p, NULL);
+    assert_string_equal(text, "t_s,domain,rx_mbit_s,tx_mbit_s\n"
+                              "0.100,web,10.000000,0.000000\n"
+                              "0.200,web,10.000000,0.000000\n"
+                              "0.250,web,20.000000,0.000000\n");
+    free(text);
+    free(p);
+    p = path2(dir, "plots/blk-iops.csv");
+    text = tu_read(p, NULL);
+    assert_non_null(strstr(text, "\n0.200,dom-2,0.000000,100.000000\n"));
+    free(text);
+    free(p);
+    tu_rmtree(dir);
+    free(dir);
+    free_all(&s, &rr);
+}
+
 /* ---- reading the CSVs back (results_read_domains) ------------------------------------ */
 
 static int read_text(const char *text, int name_col, int val_col, bool use_max,
@@ -391,6 +604,13 @@ static void test_read_domains(void **st)
                                1, 12, false, &ds), 0);
     assert_int_equal(ds.n, 1);
     assert_true(ds.v[0].key == 12);
+    results_doms_free(&ds);
+
+    /* ... and the blk columns past the net ones: the 17th is blk_errors. */
+    assert_int_equal(read_text("h\n0.1,a,0,0,0,0,0,0,1,2,3,4,5,6,7,8,9\n"
+                               "0.2,a,0,0,0,0,0,0,1,2,3,4,5,6,7,8,10\n", 1, 16, false, &ds), 0);
+    assert_int_equal(ds.n, 1);
+    assert_true(ds.v[0].key == 19);
     results_doms_free(&ds);
 
     assert_int_equal(read_text("", 0, 1, false, &ds), 0);
@@ -497,6 +717,10 @@ int main(void)
         cmocka_unit_test(test_plot_net),
         cmocka_unit_test(test_plot_net_many_domains),
         cmocka_unit_test(test_plot_net_drops_only),
+        cmocka_unit_test(test_plot_blk),
+        cmocka_unit_test(test_plot_blk_many_domains),
+        cmocka_unit_test(test_plot_blk_errors_only),
+        cmocka_unit_test(test_plot_blk_and_net),
         cmocka_unit_test(test_read_domains),
         cmocka_unit_test(test_read_domains_50k),
         cmocka_unit_test(test_plot_gnuplot_failure_reason),

@@ -289,10 +289,11 @@ static void emit_rows(struct results *r)
 
 static const char timeline_expected[] =
     "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units,wakeups,"
-    "net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops\n"
-    "0.100,web,100000000,0.500000,0.500000,100000000,7,3,0,0,0,0,0\n"
-    "0.100,batch,50000000,0.250000,0.500000,200000000,1,0,0,0,0,0,0\n"
-    "0.20025,web,100000000,0.500000,0.500000,100000000,7,3,0,0,0,0,0\n";
+    "net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops,"
+    "blk_reads,blk_writes,blk_bytes,blk_errors\n"
+    "0.100,web,100000000,0.500000,0.500000,100000000,7,3,0,0,0,0,0,0,0,0,0\n"
+    "0.100,batch,50000000,0.250000,0.500000,200000000,1,0,0,0,0,0,0,0,0,0,0\n"
+    "0.20025,web,100000000,0.500000,0.500000,100000000,7,3,0,0,0,0,0,0,0,0,0\n";
 
 static void assert_timeline(const char *dir)
 {

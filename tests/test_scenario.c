@@ -33,7 +33,7 @@ static void test_unknown_key(void **st)
     (void)st;
     load_bad(MIN_HEAD ONE_DOM "    wieght: 5\n", NULL, 0,
              "s.yaml:4:5: unknown key \"wieght\" in domain (expected one of: name, count, "
-             "vcpus, memory, pin, weight, cap, period, budget, extratime, workload, vifs)");
+             "vcpus, memory, pin, weight, cap, period, budget, extratime, workload, vifs, vbds)");
     load_bad_has(MIN_HEAD ONE_DOM "durration: 2s\n", NULL, 0, "s.yaml:4:1: ",
                  "unknown key \"durration\" (expected one of: name, engine, duration");
 }
@@ -99,8 +99,8 @@ static void test_other_refusals(void **st)
                  "netback: no domain has a vif (expected");
     load_bad_has(MIN_HEAD ONE_DOM "    vifs: {}\n", NULL, 0, "s.yaml:4:11: ",
                  "vifs is a mapping (expected a list");
-    load_bad_has(MIN_HEAD "blkback: {}\n" ONE_DOM, NULL, 0, "s.yaml:2:1: ",
-                 "blkback is not available yet in this build (expected");
+    load_bad_has(MIN_HEAD "blkback: {}\n" ONE_DOM, NULL, 0, "s.yaml:2:10: ",
+                 "blkback: no domain has a vbd (expected");
     load_bad_has(ONE_DOM, NULL, 0, "s.yaml:1:1: ", "missing key \"duration\"");
     load_bad_has(MIN_HEAD, NULL, 0, "s.yaml:1:1: ", "missing key \"domains\"");
     load_bad_has(MIN_HEAD "domains: []\n", NULL, 0, "s.yaml:2:10: ", "domains is empty");

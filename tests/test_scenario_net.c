@@ -93,7 +93,7 @@ static void test_auto_macs_ips(void **st)
     assert_int_equal(d0->sp.weight, 256);
     assert_int_equal(d0->sp.cap, 0);
     assert_int_equal(d0->memory, 64ULL << 20);
-    assert_string_equal(d0->wl.desc->kind, "netback");
+    assert_string_equal(d0->wl.desc->kind, "backends");
     assert_int_equal(d0->nr_vifs, 0);
     assert_false(d0->pinned);
     for (int i = 0; i < 4; i++) {
@@ -380,8 +380,8 @@ static void test_netback_refusals(void **st)
     load_bad(MIN_HEAD "netback: { port: ring }\n" ONE_DOM, NULL, 0, "s.yaml:2:10: netback: no "
              "domain has a vif (expected a domain with vifs, or running a net-* workload)");
     load_bad(MIN_HEAD "dom0: { vcpus: 2 }\n" ONE_DOM, NULL, 0, "s.yaml:2:7: dom0: no domain has "
-             "a vif (expected a domain with vifs, or running a net-* workload: Domain-0 runs "
-             "netback)");
+             "a vif or a vbd (expected a domain with vifs or vbds, or running a net-* or blk-* "
+             "workload: Domain-0 runs netback and blkback)");
     load_bad(MIN_HEAD "netback: { tap: { name: abcdefghijklmnop } }\ndomains:\n  - name: a\n" SINK,
              NULL, 0, "s.yaml:2:25: netback.tap.name \"abcdefghijklmnop\" is too long (expected "
              "at most 15 characters)");

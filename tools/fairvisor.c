@@ -218,11 +218,20 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, char **owne
     return -1;
 }
 
-/* Did any domain move frames? (then the network graphs are drawn) */
+/* Did any domain move frames, or disk requests? (then the network, or
+ * block, graphs are drawn) */
 static bool net_traffic(const struct run_result *rr)
 {
     for (int i = 0; i < rr->nr_doms; i++)
         if (rr->doms[i].net.tx_bytes || rr->doms[i].net.rx_bytes)
+            return true;
+    return false;
+}
+
+static bool blk_traffic(const struct run_result *rr)
+{
+    for (int i = 0; i < rr->nr_doms; i++)
+        if (rr->doms[i].blk.reads || rr->doms[i].blk.writes || rr->doms[i].blk.errors)
             return true;
     return false;
 }
@@ -242,8 +251,9 @@ static int finish_run(struct results *res, struct run_result *rr, const struct r
         char why[2048];
         int prc = results_plot(results_dir(res), stdout, why, sizeof(why));
         if (prc == 0)
-            printf("graphs:  %s/plots/cpu-share.png, wakeup-latency-cdf.png%s (and .svg)\n",
-                   results_dir(res), net_traffic(rr) ? ", net-throughput.png, net-rtt-cdf.png" : "");
+            printf("graphs:  %s/plots/cpu-share.png, wakeup-latency-cdf.png%s%s (and .svg)\n",
+                   results_dir(res), net_traffic(rr) ? ", net-throughput.png, net-rtt-cdf.png" : "",
+                   blk_traffic(rr) ? ", blk-iops.png, blk-latency-cdf.png" : "");
         else if (prc < 0)
             fprintf(stderr, "fairvisor: graphs failed: %s (the results are kept)\n",
                     why[0] ? why : strerror(-prc));

@@ -50,6 +50,10 @@ void guest_work_units(uint64_t n);
 /* Record that work this domain woke for finished after its deadline. */
 void guest_deadline_miss(void);
 
+/* Record n errors the workload found in what it was given (data that does
+ * not match what it wrote, say): summary.json's `guest_errors`. */
+void guest_errors(uint64_t n);
+
 /* Record one application latency sample (ns) measured by the guest itself
  * (a request's round trip, say). Wake-up latency needs no call: the
  * hypervisor measures it from wake to run. */
@@ -112,6 +116,15 @@ int guest_vif_count(void);
  * domain 0, writable) and an unbound event-channel port for domain 0.
  * 0, -ENODEV, -EBUSY (already connected), or the backend's refusal. */
 int guest_vif_connect(int vif, int tx_ref, int rx_ref, int port);
+
+/* Virtual disks: how many this domain has, vbd `vbd`'s size in 512-byte
+ * sectors (0, or -ENODEV), and handing its ring to the backend (the grant
+ * reference of its ring page, granted to domain 0 writable, and an unbound
+ * event-channel port for domain 0): 0, -ENODEV, -EBUSY, or the backend's
+ * refusal. */
+int guest_vbd_count(void);
+int guest_vbd_info(int vbd, uint64_t *sectors);
+int guest_vbd_connect(int vbd, int ring_ref, int port);
 
 /* Domain 0's backends, one pass (domain 0 only; -EPERM elsewhere): moves
  * what is pending between the vifs' rings and the port. Returns the work

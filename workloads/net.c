@@ -462,5 +462,5 @@ const struct workload_desc workload_net_echo = {
 };
 /* Domain 0's backend vCPU (not a user-selectable kind). */
 const struct workload_desc workload_netback = {
-    "netback", "domain 0: the network backend", NULL, netback_loop,
+    "backends", "domain 0: the network and block backends (netback, blkback)", NULL, netback_loop,
 };

@@ -15,6 +15,9 @@ extern const struct workload_desc workload_net_flood;
 extern const struct workload_desc workload_net_sink;
 extern const struct workload_desc workload_net_echo;
 extern const struct workload_desc workload_net_hostile;
+extern const struct workload_desc workload_blk_flood;
+extern const struct workload_desc workload_blk_latency;
+extern const struct workload_desc workload_blk_verify;
 
 const struct workload_desc *const workload_kinds[] = {
     &workload_cpu_hog,
@@ -25,6 +28,9 @@ const struct workload_desc *const workload_kinds[] = {
     &workload_net_flood,
     &workload_net_sink,
     &workload_net_echo,
+    &workload_blk_flood,
+    &workload_blk_latency,
+    &workload_blk_verify,
     &workload_idle,
     &workload_hostile,
     &workload_net_hostile,

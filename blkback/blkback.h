@@ -1,0 +1,91 @@
+/* blkback.h — domain 0's block backend (Xen's blkback in miniature).
+ *
+ * Every vbd of every domain has one ring (blkif.h) in a page its guest
+ * granted to domain 0, one event channel to domain 0 and one disk
+ * (disk.h: memory, or an image file through io_uring). One pass
+ * (blkback_poll) takes each connected vbd's requests, copies write data out
+ * of the guest's granted pages into blkback's own aligned buffers, queues
+ * the I/O to the disk (one kick per pass), reaps completions, copies read
+ * data into the guest's pages and answers.
+ *
+ * A guest is untrusted: each request is copied out of the shared ring
+ * once and only the copy is used (XSA-155). A bad request (segment count,
+ * sector range within a page, a range past the disk's end, a grant the copy
+ * refuses) is answered BLKIF_RSP_ERROR and the vbd stays connected, as
+ * Linux blkback; DISCARD, INDIRECT and unknown operations are answered
+ * BLKIF_RSP_EOPNOTSUPP. A broken ring (a producer more than a ring ahead of
+ * the consumer) or an event storm (1000 events in a row with no work)
+ * disconnects that vbd alone, with the reason logged and kept. Nothing a
+ * guest writes makes blkback touch memory other than through a grant check.
+ *
+ * Virtual time: the disk is served at once, but an answer is held until
+ * its modelled completion, due = max(now, the vbd's previous due) +
+ * latency + bytes / bandwidth; blkback's CPU is cost_request per request
+ * and cost_kib per KiB copied.
+ *
+ * Locking: blkback_poll runs on one thread at a time (domain 0's vCPU, or
+ * its dedicated pCPU); blkback_connect comes from guest vCPUs on other
+ * threads. A vbd's state word is the only thing both touch: connect fills
+ * the vbd and publishes CONNECTED with a release store, which pairs with
+ * the acquire load in the pass; only the pass moves a vbd from CONNECTED to
+ * DISCONNECTED. Statistics are written by the pass only (relaxed stores)
+ * and may be read meanwhile.
+ */
+#ifndef FV_BLKBACK_H
+#define FV_BLKBACK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../hv/fvtime.h"
+#include "../hv/hist.h"
+
+struct scenario;
+struct gnttab;
+struct evtchn_tab;
+
+struct blkback_vbd_stats {
+    uint64_t reads, writes, flushes;            /* requests answered OKAY */
+    uint64_t read_bytes, write_bytes;
+    uint64_t errors, unsupported;               /* answered ERROR / EOPNOTSUPP */
+    uint64_t events, spurious;                  /* the guest's notifications; ones with no work */
+    struct fv_hist latency;                     /* ns from taking a request to answering it */
+    fv_ns_t backend_ns;                         /* blkback's CPU for this vbd (measured, or the
+                                                 * model in virtual time) */
+    bool direct;                                /* an image file served with O_DIRECT */
+    bool connected, disconnected;
+    char reason[160];                           /* why it was disconnected */
+};
+
+struct blkback_conf {
+    const struct scenario *scn;                 /* its domains' vbds and scn->blkback */
+    bool virtual_time;
+    struct evtchn_tab *ev;
+    struct gnttab *const *gt;                   /* by domain index */
+};
+
+struct blkback;
+
+/* Opens every vbd's disk (blk_disk_open). NULL with the reason in err. */
+struct blkback *blkback_create(const struct blkback_conf *c, char *err, size_t errlen);
+void blkback_destroy(struct blkback *bb);       /* waits for in-flight I/O */
+
+/* A guest hands vbd `vbd` of domain index d its ring (one page, granted to
+ * domain 0, writable) and an unbound event-channel port for domain 0: maps
+ * the ring, binds the channel. 0, -ENODEV (no such vbd), -EBUSY (connected
+ * or disconnected already), or the grant/event-channel error. */
+int blkback_connect(struct blkback *bb, int d, int vbd, uint32_t ring_ref, int port);
+
+/* One pass at time `now` (run time, ns). Returns the work done (> 0: call
+ * again). *cost: the modelled CPU of the pass (virtual time) or 0.
+ * *next_due: in virtual time, the earliest time a request in service
+ * completes (the caller sleeps until then at most); in real time, with
+ * I/O of a file disk in flight, a time to look for its completions again;
+ * else 0. */
+int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due);
+
+/* The statistics of vbd `vbd` of domain index d, or NULL. */
+const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int d, int vbd);
+
+#endif
