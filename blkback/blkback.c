@@ -1,33 +1,57 @@
 /* blkback.c — domain 0's block backend: vbd rings <-> disks. The contract
- * and the trust rules are in blkback.h.
+ * and the trust rules are in blkback.h; set-up is blkback_setup.c, the
+ * state both share blkback_priv.h, the I/O scheduler's tags qos.h.
  *
- * A pass, for each connected vbd: clear its event, read the request
- * producer once (a producer more than a ring ahead disconnects it), then
- *   - service: kick what is queued, reap completions (a barrier's write
- *     completing queues its flush), answer what is done (and, in virtual
- *     time, due), start a parked barrier once everything before it is
- *     answered;
- *   - take requests while a slot is free and no barrier is parked or in
- *     service: copy each out of the ring once, validate the copy, copy write
- *     data out of the guest's pages into the slot's own buffer (check a
- *     read's grants) and queue the I/O; a bad request is answered at once
- *     and takes no slot;
- *   - service again (one kick for what this pass queued);
- *   - push the responses, notify if the guest asked, and re-arm the request
- *     event only after a pass that took nothing (as netback).
+ * A pass:
+ *   1. for each connected vbd: clear its event, read the request producer
+ *      once (a producer more than a ring ahead disconnects it), then
+ *        - service: kick what is queued, reap completions (a barrier's
+ *          write completing queues its flush), answer what is done (and,
+ *          in virtual time, due), queue a parked barrier for the disk once
+ *          everything before it is answered;
+ *        - take requests while a slot is free and no barrier is parked or
+ *          in service: copy each out of the ring once, validate the copy,
+ *          copy write data out of the guest's pages into the slot's own
+ *          buffer (check a read's grants) and put it in the vbd's queue for
+ *          the disk; a bad request is answered at once and takes no slot;
+ *   2. dispatch: while fewer than blkback.depth requests are at the disks
+ *      (over all vbds), the scheduler (qos.h: FIFO, or SFQ with mClock's
+ *      reservations; limits in both) names the vbd whose oldest queued
+ *      request goes next, and its I/O is queued to that vbd's disk; then
+ *      each vbd that got some is serviced (one kick). What that answers
+ *      frees room at the disks (a memory disk completes at the kick): then
+ *      dispatch again, until nothing is answered;
+ *   3. for each vbd: push the responses, notify if the guest asked, and
+ *      re-arm the request event only after a pass that took nothing (as
+ *      netback).
  * A vbd has scn->blkback.qdepth slots (at most the ring's 32): a request
- * holds one from being taken until it is answered. Requests left on the
- * ring because every slot is busy wait there: they are taken when a slot
- * frees, in the pass that the caller makes at *next_due (virtual time) or
- * when it looks for completions (real time). A barrier holds the vbd: it
- * waits, parked in its slot, until every request taken before it is
- * answered, and nothing is taken after it until it is answered itself.
+ * holds one from being taken until it is answered, whether it waits in the
+ * vbd's queue or is at the disk. Requests left on the ring because every
+ * slot is busy wait there: they are taken when a slot frees, in the pass
+ * that the caller makes at *next_due (virtual time) or when it looks for
+ * completions (real time). A barrier holds the vbd: it waits, parked in its
+ * slot, until every request taken before it is answered, and nothing is
+ * taken after it until it is answered itself.
+ *
+ * Virtual time: every vbd shares one modelled device. It serves
+ * blkback.model.depth requests at once (an SSD's internal parallelism);
+ * each takes a unit for `latency`, then its bytes cross the device's one
+ * transfer channel at `bandwidth`, in the order they started:
+ *     start = max(now, the earliest time a unit is free)
+ *     due   = max(start + latency, when the channel is free) + bytes / bandwidth
+ * and holds its unit until due. With blkback.depth <= model.depth (the
+ * defaults: 16 and 16) a request the scheduler sends starts at once: the
+ * scheduler alone decides the order; a deeper blkback.depth queues at the
+ * device, in the order sent, where fairness cannot reach. One unit and one
+ * vbd is the old per-vbd model exactly: due = max(now, previous due) +
+ * latency + bytes / bandwidth.
  *
  * Locking:
  *   - blkback_poll runs on one thread at a time (domain 0's vCPU with
  *     preemption off, or its dedicated pCPU); it alone touches a connected
- *     vbd's ring, slots, disk and counters. blkback_connect comes from guest
- *     vCPUs on other threads, and blkback_vbd_stats from anyone.
+ *     vbd's ring, slots, queue, disk and counters, and the scheduler and
+ *     the modelled device. blkback_connect comes from guest vCPUs on other
+ *     threads, and blkback_vbd_stats from anyone.
  *   - A vbd's state word is the only thing both sides write. connect claims
  *     an IDLE vbd with a compare-and-swap (two vCPUs of a guest may race),
  *     fills it in, then publishes CONNECTED with a release store; the pass
@@ -41,7 +65,7 @@
  *     and only the copy is read (XSA-155); responses are published with the
  *     ring's seq_cst push (ring.h).
  */
-#include "blkback.h"
+#include "blkback_priv.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -54,67 +78,12 @@
 #include "../hv/evtchn.h"
 #include "../hv/gnttab.h"
 #include "../hv/scenario.h"
-#include "blkif.h"
-#include "disk.h"
 
-#define BB_RING ((unsigned)blkif_RING_SIZE)
 #define BB_STORM_RUN 1000               /* events in a row with no work: a storm */
-#define BB_MAX_BYTES (BLKIF_MAX_SEGMENTS_PER_REQUEST * GNTTAB_PAGE_SIZE)
 #define BB_REAL_POLL FV_US(20)          /* real time: look for completions again after */
-#define BB_QDEPTH_DEFAULT 32u
 
 _Static_assert(BB_MAX_BYTES % 4096 == 0, "slot buffers stay 4 KiB aligned");
-
-enum { VBD_IDLE, VBD_CONNECTED, VBD_DEAD, VBD_CLAIMED };
-enum { SLOT_FREE, SLOT_PARKED, SLOT_IO, SLOT_DONE };
-
-/* A request taken off the ring and not answered yet. */
-struct bb_slot {
-    struct blkif_request req;           /* the private copy: the only one read */
-    int state;
-    bool flush_next;                    /* a barrier: its write is in service, then a flush */
-    enum blk_disk_op op;                /* what is at the disk now */
-    int16_t status;                     /* when DONE */
-    uint32_t bytes;                     /* data moved (0 for a flush) */
-    uint64_t seq;                       /* taking order */
-    fv_ns_t taken, due;                 /* due: virtual time only */
-    uint8_t *buf;                       /* BB_MAX_BYTES, 4 KiB aligned */
-};
-
-struct bb_vbd {
-    _Atomic int state;
-    int d, idx, domid;
-    const char *dom_name;
-    struct gnttab *gt;
-    struct blk_disk *disk;
-    bool sync_io;                       /* virtual time on an image file: wait for the disk */
-    uint64_t sectors;
-    uint32_t ring_ref;
-    struct blkif_back ring;
-    int port;                           /* domain 0's end of the event channel */
-    unsigned nslots, busy;              /* slots, and those not FREE */
-    int barrier;                        /* the slot of a parked or running barrier, or -1 */
-    unsigned queued;                    /* queued to the disk since the last kick */
-    uint64_t seq;
-    fv_ns_t now;                        /* the pass's time (virtual), its section's start (real) */
-    fv_ns_t last_due;                   /* virtual time: when the disk is free again */
-    uint32_t quiet_events;              /* events in a row that brought no work */
-    bool dirty;                         /* responses to push this pass */
-    unsigned nlat;                      /* real time: answered in this section */
-    /* A section answers at most what was in service and what it took. */
-    fv_ns_t lat_taken[2 * blkif_RING_SIZE];
-    struct bb_slot *slot;
-    uint8_t *bufs;
-    struct blkback_vbd_stats st;
-};
-
-struct blkback {
-    struct blkback_conf c;
-    int nr_vbds;
-    struct bb_vbd *vbd;
-    int *first;                         /* by domain index: its vbd 0 in vbd[], or -1 */
-    fv_ns_t cost;                       /* this pass's modelled cost */
-};
+_Static_assert(blkif_RING_SIZE <= 256, "a vbd's queue holds slot numbers in bytes");
 
 /* ---- helpers --------------------------------------------------------------------- */
 
@@ -140,9 +109,22 @@ static void charge_copy(struct blkback *bb, struct bb_vbd *v, uint64_t bytes)
         charge(bb, v, (fv_ns_t)((uint64_t)bb->c.scn->blkback.cost_kib * bytes / 1024));
 }
 
+/* v's requests leave the scheduler: those queued are never sent, and
+ * those at the disk no longer count against blkback.depth (a dead vbd's are
+ * never reaped). */
+static void vbd_release(struct blkback *bb, struct bb_vbd *v)
+{
+    bb_qos_drop(&bb->q, v->flow);
+    bb->waiting -= v->wq_n;
+    v->wq_n = 0;
+    bb->inflight -= v->dispatched;
+    v->dispatched = 0;
+}
+
 /* Disconnect v alone: its ring unmapped, its event channel closed (the
  * guest sees the port close), the reason logged and kept. What it has in
- * flight at the disk completes into blkback's own buffers, unanswered. */
+ * flight at the disk completes into blkback's own buffers, unanswered;
+ * what it has queued is never sent. */
 static void vbd_disconnect(struct blkback *bb, struct bb_vbd *v, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void vbd_disconnect(struct blkback *bb, struct bb_vbd *v, const char *fmt, ...)
@@ -152,6 +134,7 @@ static void vbd_disconnect(struct blkback *bb, struct bb_vbd *v, const char *fmt
     vsnprintf(v->st.reason, sizeof(v->st.reason), fmt, ap);
     va_end(ap);
     atomic_store_explicit(&v->state, VBD_DEAD, memory_order_relaxed);
+    vbd_release(bb, v);
     v->st.disconnected = true;
     v->dirty = false;
     gnttab_unmap(v->gt, v->ring_ref);
@@ -242,6 +225,11 @@ static void answer_slot(struct blkback *bb, struct bb_vbd *v, int k)
     respond(v, s->req.id, s->req.operation, status);
     count_status(v, s->req.operation, status, s->bytes);
     note_latency(v, bb->c.virtual_time, s->taken);
+    if (s->dispatched) {
+        s->dispatched = false;
+        v->dispatched--;
+        bb->inflight--;
+    }
     s->state = SLOT_FREE;
     v->busy--;
     if (v->barrier == k)
@@ -298,24 +286,35 @@ static void slot_queue(struct bb_vbd *v, int k, enum blk_disk_op op)
     v->queued++;
 }
 
-/* The model's completion time of `bytes` started now, one after another
- * per vbd (virtual time); the disk has done it already (a memory disk at
- * once, an image file waited for: see drive). */
-static fv_ns_t model_due(struct blkback *bb, struct bb_vbd *v, uint32_t bytes)
+/* The modelled device's completion time of `bytes` sent to it now
+ * (virtual time; the formula is at the top of this file); the disk has done
+ * it already (a memory disk at once, an image file waited for: see drive). */
+static fv_ns_t model_due(struct blkback *bb, uint32_t bytes)
 {
     const struct scn_blkback *m = &bb->c.scn->blkback;
-    fv_ns_t start = v->now > v->last_due ? v->now : v->last_due;
+    unsigned u = 0;
+    for (unsigned i = 1; i < bb->units; i++)
+        if (bb->unit_free[i] < bb->unit_free[u])
+            u = i;
+    fv_ns_t start = bb->now > bb->unit_free[u] ? bb->now : bb->unit_free[u];
     fv_ns_t xfer = m->bandwidth ? (fv_ns_t)((uint64_t)bytes * 1000000000ULL / m->bandwidth) : 0;
-    v->last_due = start + m->latency + xfer;
-    return v->last_due;
+    fv_ns_t ready = start + m->latency;
+    fv_ns_t due = (ready > bb->chan_free ? ready : bb->chan_free) + xfer;
+    bb->chan_free = due;
+    bb->unit_free[u] = due;
+    return due;
 }
 
-/* Start slot k's service: the disk op(s) of its request. */
+/* Start slot k's service: the disk op(s) of its request, counted against
+ * blkback.depth until it is answered. */
 static void slot_start(struct blkback *bb, struct bb_vbd *v, int k)
 {
     struct bb_slot *s = &v->slot[k];
+    s->dispatched = true;
+    v->dispatched++;
+    bb->inflight++;
     if (bb->c.virtual_time)
-        s->due = model_due(bb, v, s->bytes);
+        s->due = model_due(bb, s->bytes);
     switch (s->req.operation) {
     case BLKIF_OP_READ: slot_queue(v, k, BLK_DISK_READ); break;
     case BLKIF_OP_WRITE: slot_queue(v, k, BLK_DISK_WRITE); break;
@@ -369,8 +368,22 @@ static void drive(struct bb_vbd *v)
     }
 }
 
-/* Everything in service moves on; a parked barrier starts once it is the
- * only request of its vbd left. Returns the requests answered. */
+/* Slot k joins v's queue for the disk; the head of a queue is the one the
+ * scheduler sees (with its arrival: when it was taken). */
+static void slot_wait(struct blkback *bb, struct bb_vbd *v, int k)
+{
+    struct bb_slot *s = &v->slot[k];
+    s->state = SLOT_WAIT;
+    s->gseq = bb->gseq++;
+    v->wq[(v->wq_head + v->wq_n) % BB_RING] = (uint8_t)k;
+    if (v->wq_n++ == 0)
+        bb_qos_head(&bb->q, v->flow, s->gseq, s->taken);
+    bb->waiting++;
+}
+
+/* Everything in service moves on; a parked barrier goes to the disk's
+ * queue once it is the only request of its vbd left. Returns the requests
+ * answered. */
 static int service(struct blkback *bb, struct bb_vbd *v)
 {
     int answered = 0;
@@ -379,7 +392,7 @@ static int service(struct blkback *bb, struct bb_vbd *v)
         answered += answer_due(bb, v);
         if (v->barrier < 0 || v->busy != 1 || v->slot[v->barrier].state != SLOT_PARKED)
             break;
-        slot_start(bb, v, v->barrier);
+        slot_wait(bb, v, v->barrier);
     }
     return answered;
 }
@@ -499,10 +512,10 @@ static void take_one(struct blkback *bb, struct bb_vbd *v)
         s->state = SLOT_PARKED;
         v->barrier = k;
         if (v->busy == 1)
-            slot_start(bb, v, k);
+            slot_wait(bb, v, k);
         return;
     }
-    slot_start(bb, v, k);
+    slot_wait(bb, v, k);
 }
 
 /* Take requests up to prod (read once) while slots are free. Returns how
@@ -573,11 +586,15 @@ static fv_ns_t vbd_next_due(const struct blkback *bb, const struct bb_vbd *v, fv
     return due;
 }
 
-static int vbd_pass(struct blkback *bb, struct bb_vbd *v, fv_ns_t now, bool any_event)
+/* Step 1 for v: service, then take into its queue for the disk. Returns
+ * the work done. */
+static int vbd_in(struct blkback *bb, struct bb_vbd *v, bool any_event)
 {
     /* Clear the event before looking: one that comes after is kept. */
-    bool event = any_event && evtchn_test_and_clear_pending(bb->c.ev, 0, v->port) == 1;
-    uint32_t prod = FV_RING_REQ_PROD(&v->ring);
+    v->p_event = any_event && evtchn_test_and_clear_pending(bb->c.ev, 0, v->port) == 1;
+    v->p_in = true;
+    v->p_taken = 0;
+    uint32_t prod = v->p_prod = FV_RING_REQ_PROD(&v->ring);
     if (FV_RING_REQUEST_PROD_OVERFLOW(&v->ring, prod)) {
         vbd_disconnect(bb, v, "ring: producer %u is %u requests ahead of the consumer (the ring "
                        "has %u)", prod, prod - v->ring.req_cons, BB_RING);
@@ -588,183 +605,125 @@ static int vbd_pass(struct blkback *bb, struct bb_vbd *v, fv_ns_t now, bool any_
      * none, and the clock is not free). */
     bool timed = !bb->c.virtual_time &&
                  (prod != v->ring.req_cons || (v->busy && blk_disk_wait(v->disk, 0) == 0));
-    v->now = bb->c.virtual_time ? now : timed ? mono_ns() : 0;
+    v->now = bb->c.virtual_time ? bb->now : timed ? mono_ns() : 0;
     v->nlat = 0;
     int work = service(bb, v);
-    int taken = take(bb, v, prod);
-    if (taken)
-        work += service(bb, v);
-    bool left = v->ring.req_cons != prod;
-    if (timed || (!bb->c.virtual_time && v->nlat)) {
+    v->p_taken = take(bb, v, prod);
+    if (timed)
+        BB_ADD(v->st.backend_ns, mono_ns() - v->now);
+    return work + v->p_taken;
+}
+
+/* Step 2: queued requests to the disks in the scheduler's order, while
+ * fewer than blkback.depth are there. Returns how many were sent. */
+static int dispatch(struct blkback *bb)
+{
+    int sent = 0;
+    bb->q_when = 0;
+    if (!bb->waiting)
+        return 0;
+    /* Real time: the host's clock, read only when a tag is a time. */
+    bb->q_now = bb->c.virtual_time ? bb->now : bb->q_timed ? mono_ns() : 0;
+    while (bb->inflight < bb->depth && bb->waiting) {
+        enum bb_qos_phase phase;
+        int f = bb_qos_dispatch(&bb->q, bb->q_now, &phase, &bb->q_when);
+        if (f < 0)
+            break;                      /* every queue is held by its limit until q_when */
+        struct bb_vbd *v = &bb->vbd[f];
+        int k = v->wq[v->wq_head];
+        v->wq_head = (v->wq_head + 1) % BB_RING;
+        v->wq_n--;
+        bb->waiting--;
+        if (v->wq_n) {
+            const struct bb_slot *h = &v->slot[v->wq[v->wq_head]];
+            bb_qos_head(&bb->q, f, h->gseq, h->taken);
+        }
+        slot_start(bb, v, k);
+        v->kick = true;
+        sent++;
+    }
+    return sent;
+}
+
+/* Step 2 and the service of each vbd that was sent requests (one kick);
+ * what that answers frees room at the disks, so again until nothing is
+ * answered (no request is taken meanwhile: it ends). Returns the answers. */
+static int drive_all(struct blkback *bb)
+{
+    int answered = 0, a;
+    do {
+        if (!dispatch(bb))
+            break;
+        a = 0;
+        fv_ns_t t0 = bb->c.virtual_time ? 0 : mono_ns();
+        for (int i = 0; i < bb->nr_vbds; i++) {
+            struct bb_vbd *v = &bb->vbd[i];
+            if (!v->kick)
+                continue;
+            v->kick = false;
+            a += service(bb, v);
+            if (!bb->c.virtual_time) {
+                fv_ns_t t1 = mono_ns();
+                BB_ADD(v->st.backend_ns, t1 - t0);
+                t0 = t1;
+            }
+        }
+        answered += a;
+    } while (a && bb->waiting);
+    return answered;
+}
+
+/* Step 3 for v. Returns 1 if it has requests blkback can take now. */
+static int vbd_out(struct blkback *bb, struct bb_vbd *v)
+{
+    if (!bb->c.virtual_time && v->nlat) {
         fv_ns_t t1 = mono_ns();
-        if (timed)
-            BB_ADD(v->st.backend_ns, t1 - v->now);
         for (unsigned i = 0; i < v->nlat; i++)
             hist_add(&v->st.latency, (uint64_t)(t1 - v->lat_taken[i]));
     }
-    account_event(bb, v, event, taken > 0 || left);
-    return work + taken + vbd_flush(bb, v, taken, left);
+    bool left = v->ring.req_cons != v->p_prod;
+    account_event(bb, v, v->p_event, v->p_taken > 0 || left);
+    return vbd_flush(bb, v, v->p_taken, left);
 }
 
 int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
 {
     bb->cost = 0;
+    bb->now = now;
     fv_ns_t due = 0;
     int work = 0;
     /* One look at domain 0's pending bits saves a lookup per vbd. */
     bool any_event = evtchn_pending_any(bb->c.ev, 0, 0) == 1;
     for (int i = 0; i < bb->nr_vbds; i++) {
         struct bb_vbd *v = &bb->vbd[i];
-        if (atomic_load_explicit(&v->state, memory_order_acquire) != VBD_CONNECTED)
+        if (atomic_load_explicit(&v->state, memory_order_acquire) == VBD_CONNECTED)
+            work += vbd_in(bb, v, any_event);
+    }
+    work += drive_all(bb);
+    /* Only the vbds step 1 saw: one may have connected since. */
+    for (int i = 0; i < bb->nr_vbds; i++) {
+        struct bb_vbd *v = &bb->vbd[i];
+        if (!v->p_in)
             continue;
-        work += vbd_pass(bb, v, now, any_event);
+        v->p_in = false;
+        if (atomic_load_explicit(&v->state, memory_order_relaxed) != VBD_CONNECTED)
+            continue;
+        work += vbd_out(bb, v);
         if (atomic_load_explicit(&v->state, memory_order_relaxed) != VBD_CONNECTED)
             continue;
         fv_ns_t d = vbd_next_due(bb, v, now);
         if (d && (!due || d < due))
             due = d;
     }
+    /* Requests held by a limit: come back when the first may go. */
+    if (bb->q_when) {
+        fv_ns_t d = bb->c.virtual_time ? bb->q_when : now + (bb->q_when - bb->q_now);
+        if (!due || d < due)
+            due = d;
+    }
     *cost = bb->cost;
     *next_due = due;
     return work;
-}
-
-/* ---- set-up ---------------------------------------------------------------------- */
-
-int blkback_connect(struct blkback *bb, int d, int vbd, uint32_t ring_ref, int port)
-{
-    if (d < 0 || d >= bb->c.scn->nr_domains || bb->first[d] < 0 || vbd < 0 ||
-        vbd >= bb->c.scn->domains[d].nr_vbds)
-        return -ENODEV;
-    struct bb_vbd *v = &bb->vbd[bb->first[d] + vbd];
-    if (!v->gt)
-        return -ENODEV;                 /* a domain without a grant table has no ring to give */
-    int expect = VBD_IDLE;
-    /* Claim it first: two vCPUs of one guest may race to connect. */
-    if (!atomic_compare_exchange_strong(&v->state, &expect, VBD_CLAIMED))
-        return -EBUSY;
-    int err = 0;
-    struct blkif_sring *s = gnttab_map(v->gt, 0, ring_ref, true, &err);
-    if (!s) {
-        atomic_store(&v->state, VBD_IDLE);
-        return err ? err : -EINVAL;
-    }
-    int local = evtchn_bind_interdomain(bb->c.ev, 0, v->domid, port);
-    if (local < 0) {
-        gnttab_unmap(v->gt, ring_ref);
-        atomic_store(&v->state, VBD_IDLE);
-        return local;
-    }
-    v->ring_ref = ring_ref;
-    v->port = local;
-    FV_BACK_RING_INIT(&v->ring, s);
-    v->st.connected = true;
-    /* Pairs with the acquire load in the pass: the vbd is filled in. */
-    atomic_store_explicit(&v->state, VBD_CONNECTED, memory_order_release);
-    return 0;
-}
-
-static int open_disk(struct blkback *bb, struct bb_vbd *v, const struct scn_vbd *sv, char *err,
-                     size_t errlen)
-{
-    const struct scn_blkback *m = &bb->c.scn->blkback;
-    unsigned qdepth = m->qdepth ? m->qdepth : BB_QDEPTH_DEFAULT;
-    /* In virtual time the disk serves at once; the model says when. */
-    bool file = sv->backend == SCN_BLK_FILE;
-    v->sync_io = file && bb->c.virtual_time;
-    struct blk_disk_conf dc = { .kind = file ? BLK_DISK_FILE : BLK_DISK_MEMORY,
-                                .path = file ? sv->path : NULL, .size = sv->size,
-                                .qdepth = qdepth < BB_RING ? qdepth : BB_RING };
-    char why[256] = "";
-    int rc = blk_disk_open(&v->disk, &dc, why, sizeof(why));
-    if (rc) {
-        v->disk = NULL;
-        snprintf(err, errlen, "domain %s vbd %d: %s", v->dom_name, v->idx,
-                 why[0] ? why : strerror(-rc));
-        return rc;
-    }
-    v->sectors = blk_disk_size(v->disk) / BLKIF_SECTOR;
-    v->st.direct = blk_disk_direct(v->disk);
-    unsigned n = blk_disk_qdepth(v->disk);
-    v->nslots = dc.qdepth < n ? dc.qdepth : n;
-    v->slot = calloc(v->nslots, sizeof(*v->slot));
-    /* Untouched until used: a large aligned_alloc is fresh mapped memory. */
-    v->bufs = aligned_alloc(4096, (size_t)v->nslots * BB_MAX_BYTES);
-    if (!v->slot || !v->bufs) {
-        snprintf(err, errlen, "domain %s vbd %d: out of memory for its buffers", v->dom_name,
-                 v->idx);
-        return -ENOMEM;
-    }
-    for (unsigned k = 0; k < v->nslots; k++)
-        v->slot[k].buf = v->bufs + (size_t)k * BB_MAX_BYTES;
-    return 0;
-}
-
-static int build_vbds(struct blkback *bb, struct gnttab *const *gt, char *err, size_t errlen)
-{
-    const struct scenario *scn = bb->c.scn;
-    for (int d = 0; d < scn->nr_domains; d++)
-        bb->nr_vbds += scn->domains[d].nr_vbds;
-    bb->vbd = calloc((size_t)bb->nr_vbds + 1, sizeof(*bb->vbd));
-    bb->first = malloc(((size_t)scn->nr_domains + 1) * sizeof(*bb->first));
-    if (!bb->vbd || !bb->first) {
-        snprintf(err, errlen, "out of memory");
-        return -ENOMEM;
-    }
-    int k = 0;
-    for (int d = 0; d < scn->nr_domains; d++) {
-        const struct scn_domain *sd = &scn->domains[d];
-        bb->first[d] = sd->nr_vbds ? k : -1;
-        for (int i = 0; i < sd->nr_vbds; i++, k++) {
-            struct bb_vbd *v = &bb->vbd[k];
-            atomic_init(&v->state, VBD_IDLE);
-            v->d = d;
-            v->idx = i;
-            v->domid = sd->id;
-            v->dom_name = sd->name;
-            v->gt = gt ? gt[d] : NULL;
-            v->barrier = -1;
-            int rc = open_disk(bb, v, &sd->vbds[i], err, errlen);
-            if (rc)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-struct blkback *blkback_create(const struct blkback_conf *c, char *err, size_t errlen)
-{
-    if (errlen)
-        err[0] = 0;
-    struct blkback *bb = calloc(1, sizeof(*bb));
-    if (!bb) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    bb->c = *c;
-    bb->c.gt = NULL;                    /* the caller's array need not outlive the call */
-    if (build_vbds(bb, c->gt, err, errlen) == 0)
-        return bb;
-    blkback_destroy(bb);
-    return NULL;
-}
-
-void blkback_destroy(struct blkback *bb)
-{
-    if (!bb)
-        return;
-    for (int k = 0; bb->vbd && k < bb->nr_vbds; k++) {
-        struct bb_vbd *v = &bb->vbd[k];
-        if (atomic_load(&v->state) == VBD_CONNECTED)
-            gnttab_unmap(v->gt, v->ring_ref);
-        if (v->disk)
-            blk_disk_close(v->disk);    /* waits for I/O into the buffers below */
-        free(v->slot);
-        free(v->bufs);
-    }
-    free(bb->vbd);
-    free(bb->first);
-    free(bb);
 }
 
 const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int d, int vbd)
@@ -773,4 +732,26 @@ const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int 
         vbd >= bb->c.scn->domains[d].nr_vbds)
         return NULL;
     return &bb->vbd[bb->first[d] + vbd].st;
+}
+
+/* ---- starvation (hv/starve.h) ----------------------------------------------------- */
+
+int blkback_vbd_backlog(const struct blkback *bb, int d, int vbd, uint64_t *served)
+{
+    *served = 0;
+    if (d < 0 || d >= bb->c.scn->nr_domains || bb->first[d] < 0 || vbd < 0 ||
+        vbd >= bb->c.scn->domains[d].nr_vbds)
+        return -ENODEV;
+    const struct bb_vbd *v = &bb->vbd[bb->first[d] + vbd];
+#define BB_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+    *served = BB_LD(v->st.reads) + BB_LD(v->st.writes) + BB_LD(v->st.flushes) +
+              BB_LD(v->st.errors) + BB_LD(v->st.unsupported);
+#undef BB_LD
+    if (atomic_load_explicit(&v->state, memory_order_acquire) != VBD_CONNECTED)
+        return 0;
+    /* Every request is answered once: what is on the ring or taken and not
+     * answered is between the two shared producers (at most a ring). */
+    uint32_t n = __atomic_load_n(&v->ring.sring->req_prod, __ATOMIC_ACQUIRE) -
+                 __atomic_load_n(&v->ring.sring->rsp_prod, __ATOMIC_ACQUIRE);
+    return n > BB_RING ? (int)BB_RING : (int)n;
 }

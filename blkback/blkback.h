@@ -18,10 +18,17 @@
  * disconnects that vbd alone, with the reason logged and kept. Nothing a
  * guest writes makes blkback touch memory other than through a grant check.
  *
+ * Requests taken wait in their vbd's queue; at most blkback.depth of them,
+ * over all vbds, are at the disks at once, sent in the order the I/O
+ * scheduler says (blkback.fairness: none, FIFO over all vbds; sfq, start-
+ * time fair queueing by vbd weight with mClock's reservations; a vbd's
+ * limit in both: blkback/qos.h).
+ *
  * Virtual time: the disk is served at once, but an answer is held until
- * its modelled completion, due = max(now, the vbd's previous due) +
- * latency + bytes / bandwidth; blkback's CPU is cost_request per request
- * and cost_kib per KiB copied.
+ * its modelled completion on one device that every vbd shares
+ * (blkback.model: `depth` requests at once, each `latency` then its bytes
+ * at `bandwidth` over the device's one transfer channel: blkback.c);
+ * blkback's CPU is cost_request per request and cost_kib per KiB copied.
  *
  * Locking: blkback_poll runs on one thread at a time (domain 0's vCPU, or
  * its dedicated pCPU); blkback_connect comes from guest vCPUs on other
@@ -80,12 +87,19 @@ int blkback_connect(struct blkback *bb, int d, int vbd, uint32_t ring_ref, int p
 /* One pass at time `now` (run time, ns). Returns the work done (> 0: call
  * again). *cost: the modelled CPU of the pass (virtual time) or 0.
  * *next_due: in virtual time, the earliest time a request in service
- * completes (the caller sleeps until then at most); in real time, with
- * I/O of a file disk in flight, a time to look for its completions again;
- * else 0. */
+ * completes or a request held by its vbd's limit may go (the caller sleeps
+ * until then at most); in real time, with I/O of a file disk in flight or
+ * requests queued, a time to look again (now + the wait); else 0. */
 int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due);
 
 /* The statistics of vbd `vbd` of domain index d, or NULL. */
 const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int d, int vbd);
+
+/* Starvation (hv/starve.h): requests vbd `vbd` of domain index d has on
+ * its ring or taken and not answered yet (0 when it is not connected), and
+ * in *served the requests blkback answered so far (OKAY, ERROR or
+ * EOPNOTSUPP). From any thread while passes run: it reads only the shared
+ * ring's indices and the counters, atomically. -ENODEV: no such vbd. */
+int blkback_vbd_backlog(const struct blkback *bb, int d, int vbd, uint64_t *served);
 
 #endif

@@ -25,7 +25,9 @@
  * write of a pattern and a read (1..3 pages, somewhere on their disks), and
  * after it these must hold (a violation aborts, a finding):
  *   - guests 2 and 3 stay connected; each request is answered OKAY within
- *     two passes, with its id and operation; a read brings back exactly
+ *     PAIR_PASSES passes, with its id and operation (the vbds share one
+ *     disk, of one unit, served first come first served: a request may wait
+ *     behind all guest 1 has taken, a ring, and the other pair guest's); a read brings back exactly
  *     what the guest last wrote there (a shadow of its disk), and at the
  *     end each whole disk is read back and compared;
  *   - no page of any guest that was never granted writable to domain 0
@@ -74,6 +76,10 @@ static FILE *err_out;
 #define DISK (64u << 10)
 #define DISK_PAGES (DISK / BBF_PAGE)
 #define STEP FV_US(50)                  /* the clock per pass */
+/* Each request ahead of a pair guest's on the shared disk takes at most two
+ * passes (10 us + 11 pages at 1 GB/s, and a pass to send the next), and so
+ * does the guest's own. */
+#define PAIR_PASSES (2 * ((int)blkif_RING_SIZE + 2))
 #define FULL_CHECK 32                   /* passes between memory checks */
 #define SLOTS_IN 4
 #define REQ_SIZE ((int)sizeof(struct blkif_request))
@@ -299,8 +305,8 @@ static void pair_recv(struct fz *z, int gi)
     struct pend *p = &z->pend[gi];
     struct blkif_response rsp;
     if (!bbf_rsp(g, &rsp)) {
-        CHECK(!p->on || ++p->age < 2, "guest %d: request %llx unanswered after 2 passes",
-              gi + 1, (unsigned long long)p->id);
+        CHECK(!p->on || ++p->age < PAIR_PASSES, "guest %d: request %llx unanswered after %d "
+              "passes", gi + 1, (unsigned long long)p->id, PAIR_PASSES);
         return;
     }
     CHECK(p->on && rsp.id == p->id && rsp.operation == p->op && rsp.status == BLKIF_RSP_OKAY,

@@ -21,6 +21,7 @@
 #include "guest_api.h"
 #include "run.h"
 #include "scenario.h"
+#include "starve.h"
 
 _Static_assert(HOST_IO_PAGES_PER_VIF == NETFRONT_PAGES, "netfront lays out what the host maps");
 _Static_assert(HOST_IO_PAGES_PER_VBD == BLKFRONT_PAGES, "blkfront lays out what the host maps");
@@ -145,6 +146,52 @@ static int make_blkback(struct host *h, char *err, size_t errlen)
     return -ENOMEM;
 }
 
+/* ---- charge-back ------------------------------------------------------------------ */
+
+static int make_charges(struct host *h)
+{
+    const struct scenario *scn = h->scn;
+    int n = 0;
+    for (int d = 0; d < scn->nr_domains; d++)
+        n += scn->domains[d].nr_vifs > 0 || scn->domains[d].nr_vbds > 0;
+    if (!n)
+        return 0;
+    h->charge_seen = calloc((size_t)n, sizeof(*h->charge_seen));
+    h->charges = calloc((size_t)n, sizeof(*h->charges));
+    if (!h->charge_seen || !h->charges)
+        return -ENOMEM;
+    for (int d = 0; d < scn->nr_domains; d++)
+        if (scn->domains[d].nr_vifs > 0 || scn->domains[d].nr_vbds > 0)
+            h->charge_seen[h->nr_charge_doms++].dom = d;
+    return 0;
+}
+
+int host_backend_deltas(struct host *h, const struct host_charge **out)
+{
+    int n = 0;
+    for (int i = 0; i < h->nr_charge_doms; i++) {
+        struct host_charge *seen = &h->charge_seen[i];
+        int d = seen->dom;
+        fv_ns_t total = 0;
+        for (int v = 0; h->nb && v < h->scn->domains[d].nr_vifs; v++) {
+            const struct netback_vif_stats *st = netback_vif_stats(h->nb, d, v);
+            total += st ? __atomic_load_n(&st->backend_ns, __ATOMIC_RELAXED) : 0;
+        }
+        for (int v = 0; h->bb && v < h->scn->domains[d].nr_vbds; v++) {
+            const struct blkback_vbd_stats *st = blkback_vbd_stats(h->bb, d, v);
+            total += st ? __atomic_load_n(&st->backend_ns, __ATOMIC_RELAXED) : 0;
+        }
+        /* Only growth is charged: a counter that went back (a pass that
+         * shared its rest unevenly) is charged again only past its peak. */
+        if (total > seen->ns) {
+            h->charges[n++] = (struct host_charge){ d, total - seen->ns };
+            seen->ns = total;
+        }
+    }
+    *out = h->charges;
+    return n;
+}
+
 /* ---- life cycle ------------------------------------------------------------------- */
 
 int host_build(struct host *h, const struct scenario *scn, const struct host_conf *c,
@@ -160,7 +207,9 @@ int host_build(struct host *h, const struct scenario *scn, const struct host_con
         return engine_setup_error(err, errlen, "event channels", rc);
     if ((rc = make_netback(h, err, errlen)))
         return rc;
-    return make_blkback(h, err, errlen);
+    if ((rc = make_blkback(h, err, errlen)))
+        return rc;
+    return make_charges(h) ? engine_setup_error(err, errlen, "charge-back", -ENOMEM) : 0;
 }
 
 void host_destroy(struct host *h)
@@ -186,6 +235,9 @@ void host_destroy(struct host *h)
     }
     free(h->dom);
     h->dom = NULL;
+    free(h->charge_seen);
+    free(h->charges);
+    h->charge_seen = h->charges = NULL;
 }
 
 void host_set_time_base(struct host *h, int64_t ns)
@@ -281,6 +333,24 @@ void host_net_counters(const struct host *h, int d, struct dom_net *out)
 }
 
 void host_net_source(void *ctx, int d, struct dom_net *out) { host_net_counters(ctx, d, out); }
+
+void host_starve_source(void *ctx, int d, struct starve_io *out)
+{
+    const struct host *h = ctx;
+    uint64_t served;
+    for (int v = 0; h->nb && v < h->scn->domains[d].nr_vifs; v++) {
+        int n = netback_vif_backlog(h->nb, d, v, &served);
+        out->net = true;
+        out->net_pending += n > 0 ? (uint64_t)n : 0;
+        out->net_served += served;
+    }
+    for (int v = 0; h->bb && v < h->scn->domains[d].nr_vbds; v++) {
+        int n = blkback_vbd_backlog(h->bb, d, v, &served);
+        out->blk = true;
+        out->blk_pending += n > 0 ? (uint64_t)n : 0;
+        out->blk_served += served;
+    }
+}
 
 void host_blk_source(void *ctx, int d, struct dom_blk *out)
 {
@@ -388,7 +458,11 @@ int host_backend_poll(struct host *h, int d, fv_ns_t now, struct guest_backend_p
         out->dedicated = n->cpu == SCN_NB_DEDICATED;
         /* Only frames from the host (tap) arrive without an event. */
         out->poll_ns = n->port == SCN_NB_TAP || out->dedicated ? n->poll : 0;
-        work = netback_poll(h->nb, &out->cost);
+        fv_ns_t due = 0;
+        work = netback_poll_at(h->nb, now, &out->cost, &due);
+        /* A vif out of credit: come back when its credit timer fires. */
+        if (due > now && (!out->poll_ns || due - now < out->poll_ns))
+            out->poll_ns = due - now;
     }
     if (h->bb) {
         fv_ns_t cost = 0, due = 0;
@@ -400,5 +474,7 @@ int host_backend_poll(struct host *h, int d, fv_ns_t now, struct guest_backend_p
         if (due > now && (!out->poll_ns || due - now < out->poll_ns))
             out->poll_ns = due - now;
     }
+    if (work > 0)                   /* (an idle pass served no one: not worth a look) */
+        starve_io_pass(h->starve);  /* what this pass served, what still waits */
     return work;
 }

@@ -26,6 +26,14 @@ struct nb_port;
 struct guest_net_addr;
 struct guest_backend_pass;
 struct dom_result;
+struct starve;
+struct starve_io;
+
+/* Charge-back: backend time domain index `dom` accrued (ns). */
+struct host_charge {
+    int dom;
+    fv_ns_t ns;
+};
 
 /* Driver memory per vif: netfront's state, two ring pages, 256 TX and 256
  * RX buffer pages (workloads/netfront.h lays it out); per vbd: blkfront's
@@ -62,6 +70,11 @@ struct host {
     struct nb_port *port;
     struct netback *nb;
     struct blkback *bb;             /* NULL without vbds */
+    struct starve *starve;          /* fed after each backend pass (NULL: not) */
+    /* host_backend_deltas: per domain with a vif or vbd, the backend time
+     * seen so far; and its last answer. */
+    struct host_charge *charge_seen, *charges;
+    int nr_charge_doms;
 };
 
 /* Build it all; 0, or -EINVAL (the scenario asks for what this engine or
@@ -84,6 +97,17 @@ void host_net_source(void *ctx, int d, struct dom_net *out);
  * histogram is left empty), from any thread; a metrics blk source. */
 struct dom_blk;
 void host_blk_source(void *ctx, int d, struct dom_blk *out);
+/* Domain index d's requests waiting at netback and blkback and what they
+ * served it so far, from any thread; a starvation I/O source
+ * (starve_set_io_source; ctx: the host). */
+void host_starve_source(void *ctx, int d, struct starve_io *out);
+
+/* Charge-back, after a backend pass, on the thread that ran it (Domain-0's
+ * vCPU 0): the backend time (netback_vif_stats and blkback_vbd_stats
+ * backend_ns) each domain accrued since the previous call, as (index, ns)
+ * pairs in *out (the host's array, valid until the next call). Returns how
+ * many. Takes no lock: the pass is those counters' only writer. */
+int host_backend_deltas(struct host *h, const struct host_charge **out);
 
 /* ---- hypercalls (d: the calling domain's index) ---- */
 void *host_io_area(struct host *h, int d, uint64_t *size);

@@ -23,12 +23,12 @@ int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
     m->rows = calloc((size_t)m->nr_doms, sizeof(*m->rows));
     m->demand = calloc((size_t)m->nr_doms, sizeof(*m->demand));
     m->blk_cur = calloc(1, sizeof(*m->blk_cur));
-    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->blk_cur) {
+    m->starve = starve_create(m->nr_doms, threshold);
+    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->blk_cur || !m->starve) {
         metrics_fini(m);
         return -ENOMEM;
     }
     for (int d = 0; d < m->nr_doms; d++) {
-        m->dom[d].starve_since = -1;
         for (int i = 0; i < s->doms[d]->nr_units; i++)
             m->vcpu[s->doms[d]->units[i]->id].dom = d;
     }
@@ -44,6 +44,8 @@ void metrics_fini(struct metrics *m)
     free(m->rows);
     free(m->demand);
     free(m->blk_cur);
+    starve_destroy(m->starve);
+    m->starve = NULL;
     m->blk_cur = NULL;
     m->dom = NULL;
     m->vcpu = NULL;
@@ -54,18 +56,7 @@ void metrics_fini(struct metrics *m)
 /* Starvation bookkeeping: call after changing a domain's counts. */
 static void starve_update(struct metrics *m, int d, fv_ns_t now)
 {
-    struct mt_dom *md = &m->dom[d];
-    bool starving = md->nr_waiting > 0 && md->nr_running == 0;
-    if (starving && md->starve_since < 0) {
-        md->starve_since = now;
-    } else if (!starving && md->starve_since >= 0) {
-        fv_ns_t len = now - md->starve_since;
-        if (len > m->threshold) {
-            m->res[d].starvation_events++;
-            m->res[d].starved_ns += len;
-        }
-        md->starve_since = -1;
-    }
+    starve_cpu(m->starve, d, m->dom[d].nr_running, m->dom[d].nr_waiting, now);
 }
 
 /* Leave the current state, accounting its time. */
@@ -141,6 +132,8 @@ void metrics_stop(struct metrics *m, int vid, fv_ns_t now, bool runnable)
     leave(m, v, now);
     v->woke = false;
     enter(m, v, runnable ? MT_WAITING : MT_BLOCKED, now);
+    /* What it posted to its devices while it ran is posted by now. */
+    starve_io_check(m->starve, v->dom, now);
 }
 
 void metrics_block(struct metrics *m, int vid, fv_ns_t now)
@@ -238,6 +231,7 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
     if (len <= 0)
         return;
     fold_interval(m, now);
+    starve_io_check(m->starve, -1, now);
     for (int d = 0; d < m->nr_doms; d++) {
         m->demand[d].dom = m->s->doms[d];
         m->demand[d].demand = (double)m->dom[d].iv_runnable / (double)len;
@@ -273,16 +267,31 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
 void metrics_finish(struct metrics *m, fv_ns_t start, fv_ns_t now)
 {
     metrics_sample(m, now);
+    /* An episode still open at the end counts if already too long. */
+    starve_finish(m->starve, now);
     for (int d = 0; d < m->nr_doms; d++) {
-        /* An episode still open at the end counts if already too long. */
-        struct mt_dom *md = &m->dom[d];
-        if (md->starve_since >= 0 && now - md->starve_since > m->threshold) {
-            m->res[d].starvation_events++;
-            m->res[d].starved_ns += now - md->starve_since;
+        struct dom_result *r = &m->res[d];
+        r->starvation_events = 0;
+        r->starved_ns = 0;
+        for (int k = 0; k < RUN_STARVE_RESOURCES; k++) {
+            r->starve_by[k] = starve_totals(m->starve, d, (enum starve_res)k);
+            r->starvation_events += r->starve_by[k].events;
+            r->starved_ns += r->starve_by[k].starved_ns;
         }
-        md->starve_since = -1;
         double total = (double)(now - start) * m->pcpus;
         m->res[d].cpu_share = total > 0 ? (double)m->res[d].cpu_ns / total : 0.0;
         m->res[d].entitled_share = total > 0 ? (double)m->res[d].entitled_ns / total : 0.0;
     }
+}
+
+void metrics_set_io_source(struct metrics *m, starve_io_fn fn, void *ctx, starve_clock_fn clock,
+                           void *clock_ctx)
+{
+    starve_set_io_source(m->starve, fn, ctx, clock, clock_ctx);
+}
+
+void metrics_take_starvation(struct metrics *m, struct run_result *rr)
+{
+    rr->nr_starve_list = m->starve ? starve_take_list(m->starve, &rr->starve_list,
+                                                      &rr->starve_list_truncated) : 0;
 }

@@ -8,7 +8,11 @@
  * the span WAITING -> RUNNING; a wake-up latency is such a wait that began
  * with a wake from BLOCKED. A domain starves while some vCPU of it is WAITING
  * and none is RUNNING; an episode longer than the threshold is a starvation
- * event, and its whole length counts in starved_ns.
+ * event, and its whole length counts in starved_ns. The detector (starve.h)
+ * does the same for net and blk with an I/O source (metrics_set_io_source),
+ * looked at every sample and whenever a vCPU of a domain with devices
+ * leaves its pCPU; starved_ns and starvation_events are the sums over cpu,
+ * net and blk (starve_by has each).
  *
  * Network: with a net source (metrics_set_net_source), each sample also
  * reads every domain's cumulative vif counters and puts what changed since
@@ -24,6 +28,7 @@
 
 #include "run.h"
 #include "schedule.h"
+#include "starve.h"
 
 enum mt_state { MT_BLOCKED, MT_WAITING, MT_RUNNING };
 
@@ -39,7 +44,6 @@ struct mt_vcpu {
 
 struct mt_dom {
     int nr_running, nr_waiting;
-    fv_ns_t starve_since;       /* -1 when not starving */
     fv_ns_t iv_cpu, iv_runnable;
     uint64_t iv_wakeups, iv_work, work_at_last_sample;
     /* net counters at the last sample that gave a reading */
@@ -74,6 +78,7 @@ struct metrics {
     metrics_blk_fn blk_fn;      /* NULL: the blk columns stay 0 */
     void *blk_ctx;
     struct dom_blk *blk_cur;    /* scratch for blk_fn's answer */
+    struct starve *starve;      /* the starvation detector (cpu, net, blk) */
 };
 
 /* res[] must already hold names/ids and zeroed histograms (calloc); units are s->units (dom index = the
@@ -107,11 +112,20 @@ void metrics_set_net_source(struct metrics *m, metrics_net_fn fn, void *ctx);
  * zero: no reading; a counter that went down counts from 0). */
 void metrics_set_blk_source(struct metrics *m, metrics_blk_fn fn, void *ctx);
 
+/* From now on the detector also looks at net and blk through fn (see
+ * starve_set_io_source; clock: the run's time, for checks after backend
+ * passes, which feed m->starve themselves: starve_io_pass). */
+void metrics_set_io_source(struct metrics *m, starve_io_fn fn, void *ctx, starve_clock_fn clock,
+                           void *clock_ctx);
+
 /* Close the interval [last_sample, now): entitlement, timeline rows. */
 void metrics_sample(struct metrics *m, fv_ns_t now);
 /* Close everything at the end of the run (open waits and starvation
  * episodes count up to `now`), fill cpu_share/entitled_share over
  * `duration` (= now - start). */
 void metrics_finish(struct metrics *m, fv_ns_t start, fv_ns_t now);
+/* After metrics_finish: move the detector's event list into rr
+ * (starve_list, nr_starve_list, starve_list_truncated). */
+void metrics_take_starvation(struct metrics *m, struct run_result *rr);
 
 #endif

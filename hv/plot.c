@@ -1,21 +1,22 @@
 /* plot.c — draw a results directory's graphs with gnuplot (results_plot).
  *
- * The C side only decides *what* to draw — which domains (at most
- * PLOT_MAX_DOMAINS, a legend beyond that is unreadable), the titles, the
+ * The C side decides *what* to draw — which series (domains, or groups of
+ * replicas as their median and p5-p95; at most PLOT_MAX_DOMAINS, a legend
+ * beyond that is unreadable), their data (aggregated into one small file
+ * per graph: plot_io.c, plot_cdf.c, plot_share.c), the titles, the
  * terminal — and hands it to the templates in tools/gnuplot/ as gnuplot
- * variables (`-e "var='...'"`). How it looks lives in the templates, where
+ * variables (`var='...'`). How it looks lives in the templates, where
  * gnuplot users expect to tweak it.
  *
  * gnuplot is run directly (posix_spawnp, no shell: paths are never
- * re-parsed), with its output captured (stderr and stdout: a template's
- * `print` and some of gnuplot's own reasons go to stdout) and shown only
- * when it fails, since it warns about harmless things (an empty series) on
- * success too; results_plot also says which graph failed, in gnuplot's
- * words. Each image is written to NAME.tmp and renamed, as every other
- * results file.
- *
- * The network and block graphs are plot_io.c; reading the CSV files back
- * is results_csv.c.
+ * re-parsed), once for every graph, with its output captured (stderr and
+ * stdout: a template's `print` and some of gnuplot's own reasons go to
+ * stdout) and shown only when it fails, since it warns about harmless
+ * things (an empty series) on success too. When that one process fails,
+ * each graph is drawn again by a gnuplot of its own, so that the others
+ * are drawn and results_plot can say which failed, in gnuplot's words.
+ * Each image is written to NAME.tmp and renamed, as every other results
+ * file.
  */
 #include "results.h"
 #include "plot_priv.h"
@@ -91,41 +92,7 @@ static int find_templates(char *out, size_t n)
     return -ENOENT;
 }
 
-/* The gnuplot word list of the domains to draw: all of them, or the
- * PLOT_MAX_DOMAINS with the largest key (in that order, for the legend). */
-static char *domain_words(struct results_doms *ds)
-{
-    if (ds->n > PLOT_MAX_DOMAINS)
-        results_rank_domains(ds);
-    int n = ds->n < PLOT_MAX_DOMAINS ? ds->n : PLOT_MAX_DOMAINS;
-    char *s = calloc((size_t)n + 1, SCN_NAME_MAX + 1);
-    if (!s)
-        return NULL;
-    for (int i = 0; i < n; i++) {
-        if (i)
-            strcat(s, " ");
-        strcat(s, ds->v[i].name);
-    }
-    return s;
-}
-
 /* ---- running gnuplot ------------------------------------------------------------ */
-
-/* name='value'; for gnuplot: in a single-quoted gnuplot string, '' is a
- * quote, and a newline would end the -e statement. */
-static void gp_put(FILE *m, const char *name, const char *val)
-{
-    fprintf(m, "%s='", name);
-    for (const char *p = val; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            fputc(' ', m);
-        else if (*p == '\'')
-            fputs("''", m);
-        else
-            fputc(*p, m);
-    }
-    fputs("'; ", m);
-}
 
 /* Wait for gnuplot while collecting its output: the last outlen - 1 bytes,
  * where its error is (after any warnings); *status = its wait status.
@@ -169,6 +136,7 @@ static int run_gnuplot(const char *vars, const char *tmpl, char *out, size_t out
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, p[1], 1);
     posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+    /* Without a template, vars is a whole script (plot_draw_all). */
     char *argv[] = { "gnuplot", "-e", (char *)vars, (char *)tmpl, NULL };
     pid_t pid;
     int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
@@ -311,23 +279,33 @@ static const char *wait_text(int st, char *buf, size_t n)
     return buf;
 }
 
-/* Draw g with terminal `term` into plots/NAME.ext; quiet on failure when
- * `quiet` (a fallback will be tried). */
-static int draw(struct graph *g, const char *term, const char *ext, bool quiet)
+/* plots/NAME.ext (final) and plots/NAME.ext.tmp (what gnuplot writes). */
+static int image_paths(const struct graph *g, const char *name, const char *ext, char *final,
+                       char *tmp)
+{
+    if (snprintf(final, PATH_MAX, "%s/plots/%s.%s", g->dir, name, ext) >= PATH_MAX)
+        return -ENAMETOOLONG;
+    snprintf(tmp, PATH_MAX + 8, "%s.tmp", final);
+    return 0;
+}
+
+/* Draw job j with terminal `term` into plots/NAME.ext, in a gnuplot of its
+ * own; quiet on failure when `quiet` (a fallback will be tried). */
+static int draw(struct graph *g, const struct plot_job *j, const char *term, const char *ext,
+                bool quiet)
 {
     char final[PATH_MAX], tmp[PATH_MAX + 8], tmpl[PATH_MAX], gpout[GP_ERR_MAX];
-    if (snprintf(final, sizeof(final), "%s/plots/%s.%s", g->dir, g->name, ext) >= (int)sizeof(final)
-        || snprintf(tmpl, sizeof(tmpl), "%s/%s.gp", g->tmpl_dir, g->name) >= (int)sizeof(tmpl))
+    if (image_paths(g, j->name, ext, final, tmp) < 0
+        || snprintf(tmpl, sizeof(tmpl), "%s/%s.gp", g->tmpl_dir, j->name) >= (int)sizeof(tmpl))
         return -ENAMETOOLONG;
-    snprintf(tmp, sizeof(tmp), "%s.tmp", final);
     char *vars = NULL;
     size_t len;
     FILE *m = open_memstream(&vars, &len);
     if (!m)
         return -ENOMEM;
-    fputs(g->vars, m);
-    gp_put(m, "term", term);
-    gp_put(m, "out", tmp);
+    fputs(j->vars, m);
+    plot_var(m, "term", term);
+    plot_var(m, "out", tmp);
     if (fclose(m) != 0) {
         free(vars);
         return -ENOMEM;
@@ -345,113 +323,251 @@ static int draw(struct graph *g, const char *term, const char *ext, bool quiet)
         char reason[1024], stbuf[48];
         if (gp_ok) {
             plog(g->log, "graphs: %s: %s\n", final, strerror(-err));
-            graph_failed(g, "%s.%s: %s%s", g->name, ext, strerror(-err),
+            graph_failed(g, "%s.%s: %s%s", j->name, ext, strerror(-err),
                          err == -EIO ? " (gnuplot wrote an empty image)" : "");
         } else if (err != -EIO) {
             plog(g->log, "graphs: %s: %s\n", final, gpout);
-            graph_failed(g, "%s.%s: %s", g->name, ext, gpout);
+            graph_failed(g, "%s.%s: %s", j->name, ext, gpout);
         } else {
             plog(g->log, "graphs: %s: gnuplot failed (%s)\n%s", final,
                  wait_text(st, stbuf, sizeof(stbuf)), gpout);
             gp_reason(gpout, reason, sizeof(reason));
-            graph_failed(g, "%s.%s: gnuplot failed (%s)%s%s", g->name, ext, stbuf,
+            graph_failed(g, "%s.%s: gnuplot failed (%s)%s%s", j->name, ext, stbuf,
                          reason[0] ? ": " : "", reason);
         }
     }
     return err;
 }
 
-static int draw_both(struct graph *g)
+static int draw_both(struct graph *g, const struct plot_job *j)
 {
-    int err = draw(g, "svg", "svg", false);
+    int err = draw(g, j, "svg", "svg", false);
     int e2 = -1;
     if (!pngcairo_missing)
-        e2 = draw(g, "pngcairo", "png", true);
+        e2 = draw(g, j, "pngcairo", "png", true);
     if (e2) {
-        e2 = draw(g, "png", "png", false);
+        e2 = draw(g, j, "png", "png", false);
         if (!e2)
             pngcairo_missing = true;
     }
     return err ? err : e2;
 }
 
-/* Build g->vars and draw. */
-int plot_render(struct graph *g, const char *data, struct results_doms *ds, const char *title)
+/* ---- every graph in one gnuplot ------------------------------------------------ */
+
+/* A gnuplot process costs tens of milliseconds before it draws anything
+ * (more with cairo's fonts), and a run has up to 14 images: they are all
+ * drawn by one. Each template starts with `reset`, so nothing one sets
+ * leaks into the next, and is given every variable it reads. The png
+ * terminal is chosen in gnuplot from GPVAL_TERMINALS (pngcairo if built
+ * in). Nothing is renamed into place unless every image was written. */
+static char *batch_script(struct graph *g)
 {
-    char *words = domain_words(ds);
-    if (!words)
-        return -ENOMEM;
+    char *s = NULL;
     size_t len;
-    FILE *m = open_memstream(&g->vars, &len);
-    if (!m) {
-        free(words);
-        return -ENOMEM;
+    FILE *m = open_memstream(&s, &len);
+    if (!m)
+        return NULL;
+    fputs("fv_png = strstrt(GPVAL_TERMINALS, 'pngcairo') > 0 ? 'pngcairo' : 'png'; ", m);
+    for (int i = 0; i < g->njobs; i++) {
+        const struct plot_job *j = &g->jobs[i];
+        static const char *const ext[] = { "svg", "png" };
+        char final[PATH_MAX], tmp[PATH_MAX + 8], tmpl[PATH_MAX];
+        if (snprintf(tmpl, sizeof(tmpl), "%s/%s.gp", g->tmpl_dir, j->name) >= (int)sizeof(tmpl))
+            break;
+        for (int e = 0; e < 2; e++) {
+            if (image_paths(g, j->name, ext[e], final, tmp) < 0)
+                break;
+            fputs(j->vars, m);
+            if (e == 0)
+                plot_var(m, "term", "svg");
+            else
+                fputs("term = fv_png; ", m);
+            plot_var(m, "out", tmp);
+            fputs("load '", m);
+            for (const char *p = tmpl; *p; p++)
+                fputs(*p == '\'' ? "''" : (char[2]){ *p, 0 }, m);
+            fputs("'; ", m);
+        }
     }
-    gp_put(m, "data", data);
-    gp_put(m, "domains", words);
-    gp_put(m, "title_txt", title);
-    gp_put(m, "nodata", ds->n ? "0" : "1");
-    free(words);
-    int err = fclose(m) == 0 ? draw_both(g) : -ENOMEM;
-    free(g->vars);
-    g->vars = NULL;
+    fputs("unset output\n", m);
+    if (fclose(m) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+/* Every image of the batch written (non-empty)? Renames them if so,
+ * removes them if not. */
+static bool batch_commit(struct graph *g, bool ok)
+{
+    static const char *const ext[] = { "svg", "png" };
+    char final[PATH_MAX], tmp[PATH_MAX + 8];
+    struct stat st;
+    for (int i = 0; ok && i < g->njobs; i++)
+        for (int e = 0; ok && e < 2; e++)
+            ok = image_paths(g, g->jobs[i].name, ext[e], final, tmp) == 0
+                 && stat(tmp, &st) == 0 && st.st_size > 0;
+    for (int i = 0; i < g->njobs; i++)
+        for (int e = 0; e < 2; e++) {
+            if (image_paths(g, g->jobs[i].name, ext[e], final, tmp) < 0)
+                continue;
+            if (!ok || commit_image(tmp, final) < 0) {
+                ok = false;
+                unlink(tmp);
+            }
+        }
+    return ok;
+}
+
+/* The MAX_ARG_STRLEN of Linux, with room to spare. */
+#define BATCH_MAX (96 * 1024)
+
+int plot_draw_all(struct graph *g)
+{
+    if (!g->njobs)
+        return 0;
+    char *script = batch_script(g);
+    if (script && strlen(script) < BATCH_MAX) {
+        char gpout[GP_ERR_MAX];
+        int st;
+        int err = run_gnuplot(script, NULL, gpout, sizeof(gpout), &st);
+        free(script);
+        if (batch_commit(g, err == 0))
+            return 0;
+        plog(g->log, "graphs: gnuplot failed on the batch; drawing each graph alone\n");
+    } else {
+        free(script);
+    }
+    /* One gnuplot per graph and format, to say which failed. */
+    int err = 0;
+    for (int i = 0; i < g->njobs; i++) {
+        plot_graph_next(g, g->jobs[i].name);
+        int e = draw_both(g, &g->jobs[i]);
+        if (!err)
+            err = e;
+    }
     return err;
+}
+
+void plot_var(FILE *m, const char *name, const char *val)
+{
+    fprintf(m, "%s='", name);
+    for (const char *p = val; *p; p++) {
+        if (*p == '\n' || *p == '\r')
+            fputc(' ', m);
+        else if (*p == '\'')
+            fputs("''", m);
+        else
+            fputc(*p, m);
+    }
+    fputs("'; ", m);
+}
+
+int plot_queue(struct graph *g, const char *vars)
+{
+    if (g->njobs == g->capjobs) {
+        int cap = g->capjobs ? 2 * g->capjobs : 8;
+        struct plot_job *j = realloc(g->jobs, (size_t)cap * sizeof(*j));
+        if (!j)
+            return -ENOMEM;
+        g->jobs = j;
+        g->capjobs = cap;
+    }
+    struct plot_job *j = &g->jobs[g->njobs];
+    snprintf(j->name, sizeof(j->name), "%s", g->name);
+    if (!(j->vars = strdup(vars)))
+        return -ENOMEM;
+    g->njobs++;
+    return 0;
+}
+
+void plot_jobs_free(struct graph *g)
+{
+    for (int i = 0; i < g->njobs; i++)
+        free(g->jobs[i].vars);
+    free(g->jobs);
+    g->jobs = NULL;
+    g->njobs = g->capjobs = 0;
 }
 
 /* ---- the graphs ------------------------------------------------------------------ */
 
 /* "io-starvation (credit, sim)" from summary.json, for the titles; empty if
  * there is none (an interrupted run without summary). */
-static void run_label(const char *dir, char *buf, size_t n)
+static void run_label(json_t *j, char *buf, size_t n)
 {
-    char p[PATH_MAX];
     buf[0] = '\0';
-    if (snprintf(p, sizeof(p), "%s/summary.json", dir) >= (int)sizeof(p))
-        return;
-    json_t *j = json_load_file(p, 0, NULL);
     const char *scn = json_string_value(json_object_get(j, "scenario"));
     const char *pol = json_string_value(json_object_get(j, "policy"));
     const char *eng = json_string_value(json_object_get(j, "engine"));
     if (scn && pol && eng)
         snprintf(buf, n, ": %s (%s, %s)", scn, pol, eng);
-    json_decref(j);
 }
 
-void plot_full_title(char *buf, size_t n, const char *title, int ndoms, const char *which,
-                     const char *none)
+/* Set up g: the templates and plots/; 0, or -errno said in g->why. */
+static int plot_setup(struct graph *g, char *tdir, size_t n)
 {
-    if (ndoms > PLOT_MAX_DOMAINS)
-        snprintf(buf, n, "%s (the %d of %d domains with the %s)", title, PLOT_MAX_DOMAINS,
-                 ndoms, which);
-    else
-        snprintf(buf, n, "%s%s", title, ndoms ? "" : none);
-}
-
-/* One graph from one CSV: domains keyed by column val_col (sum or max). */
-static int plot_csv(struct graph *g, const char *csv, int name_col, int val_col, bool use_max,
-                    const char *title, const char *which)
-{
-    char data[PATH_MAX], full[1024];
-    if (snprintf(data, sizeof(data), "%s/%s", g->dir, csv) >= (int)sizeof(data))
+    char plots[PATH_MAX];
+    if (find_templates(tdir, n) < 0) {
+        plog(g->log, "graphs skipped: gnuplot templates (tools/gnuplot/*.gp) not found;"
+                     " set FV_GNUPLOT_DIR\n");
+        graph_failed(g, "gnuplot templates (tools/gnuplot/*.gp) not found; set FV_GNUPLOT_DIR");
+        return -ENOENT;
+    }
+    if (snprintf(plots, sizeof(plots), "%s/plots", g->dir) >= (int)sizeof(plots)) {
+        graph_failed(g, "%s/plots: %s", g->dir, strerror(ENAMETOOLONG));
         return -ENAMETOOLONG;
-    struct results_doms ds = { 0 };
-    int err = 0;
-    FILE *f = fopen(data, "re");
-    if (f) {
-        err = results_read_domains(f, name_col, val_col, use_max, &ds);
-        fclose(f);
-    } else {
-        err = -errno;
     }
-    if (err == -ENOENT && use_max)
-        err = 0;                    /* no latency file (interrupted run): an empty plot */
+    if (mkdir(plots, 0777) < 0 && errno != EEXIST) {
+        int err = -errno;
+        plog(g->log, "graphs: %s: %s\n", plots, strerror(-err));
+        graph_failed(g, "%s: %s", plots, strerror(-err));
+        return err;
+    }
+    return 0;
+}
+
+/* Read the results files and queue every graph; the first -errno. */
+static int plot_queue_all(struct graph *g, json_t *summary, const char *label)
+{
+    struct plot_groups pg = { 0 };
+    struct plot_starve st = { 0 };
+    struct plot_tl_info info = { 0 };
+    char title[400];
+    int err = plot_groups_from_summary(&pg, summary);
     if (err) {
-        results_doms_free(&ds);
-        return plot_data_failed(g, data, csv, err);
+        plot_groups_free(&pg);
+        return plot_data_failed(g, "summary.json", "summary.json", err);
     }
-    plot_full_title(full, sizeof(full), title, ds.n, which, " - no samples");
-    err = plot_render(g, data, &ds, full);
-    results_doms_free(&ds);
+    int e = plot_starve_read(g->dir, &st);
+    if (e)      /* said, and the graphs drawn without marks */
+        err = plot_data_failed(g, "starvation.csv", "starvation.csv", e);
+    e = plot_timeline(g, &pg, &st, label, &info);
+    err = err ? err : e;
+    plot_graph_next(g, "wakeup-latency-cdf");
+    snprintf(title, sizeof(title), "Wake-up latency CDF%s", label);
+    e = plot_cdf(g, &pg, "wakeup-latency.csv", NULL, title);
+    err = err ? err : e;
+    if (info.net) {
+        plot_graph_next(g, "net-rtt-cdf");
+        snprintf(title, sizeof(title), "Round-trip latency CDF%s", label);
+        e = plot_cdf(g, &pg, "app-latency.csv", &info.net_traffic, title);
+        err = err ? err : e;
+    }
+    if (info.blk) {
+        plot_graph_next(g, "blk-latency-cdf");
+        snprintf(title, sizeof(title), "Block request latency CDF%s", label);
+        e = plot_cdf(g, &pg, "blk-latency.csv", NULL, title);
+        err = err ? err : e;
+    }
+    plot_graph_next(g, "share");
+    e = plot_share(g, &pg, summary, label);
+    err = err ? err : e;
+    results_doms_free(&info.net_traffic);
+    plot_starve_free(&st);
+    plot_groups_free(&pg);
     return err;
 }
 
@@ -463,31 +579,19 @@ int results_plot(const char *dir, FILE *log, char *why, size_t whylen)
         plog(log, "graphs skipped: gnuplot not found (tools/deps installs gnuplot-nox)\n");
         return 1;
     }
-    char tdir[PATH_MAX], plots[PATH_MAX], label[300], title[400];
+    char tdir[PATH_MAX], label[300], p[PATH_MAX];
     struct graph g = { .dir = dir, .tmpl_dir = tdir, .log = log, .name = "cpu-share",
                        .why = why, .whylen = whylen };
-    if (find_templates(tdir, sizeof(tdir)) < 0) {
-        plog(log, "graphs skipped: gnuplot templates (tools/gnuplot/*.gp) not found;"
-                  " set FV_GNUPLOT_DIR\n");
-        graph_failed(&g, "gnuplot templates (tools/gnuplot/*.gp) not found; set FV_GNUPLOT_DIR");
-        return -ENOENT;
-    }
-    if (snprintf(plots, sizeof(plots), "%s/plots", dir) >= (int)sizeof(plots)) {
-        graph_failed(&g, "%s/plots: %s", dir, strerror(ENAMETOOLONG));
-        return -ENAMETOOLONG;
-    }
-    if (mkdir(plots, 0777) < 0 && errno != EEXIST) {
-        int err = -errno;
-        plog(log, "graphs: %s: %s\n", plots, strerror(-err));
-        graph_failed(&g, "%s: %s", plots, strerror(-err));
+    int err = plot_setup(&g, tdir, sizeof(tdir));
+    if (err)
         return err;
-    }
-    run_label(dir, label, sizeof(label));
-    snprintf(title, sizeof(title), "CPU share over time%s", label);
-    int err = plot_csv(&g, "timeline.csv", 1, 3, false, title, "largest total share");
-    plot_graph_next(&g, "wakeup-latency-cdf");
-    snprintf(title, sizeof(title), "Wake-up latency CDF%s", label);
-    int e2 = plot_csv(&g, "wakeup-latency.csv", 0, 1, true, title, "highest max latency");
-    int e3 = plot_io(&g, label);
-    return err ? err : e2 ? e2 : e3;
+    json_t *summary = NULL;
+    if (snprintf(p, sizeof(p), "%s/summary.json", dir) < (int)sizeof(p))
+        summary = json_load_file(p, 0, NULL);       /* none: an interrupted run */
+    run_label(summary, label, sizeof(label));
+    err = plot_queue_all(&g, summary, label);
+    json_decref(summary);
+    int e2 = plot_draw_all(&g);
+    plot_jobs_free(&g);
+    return err ? err : e2;
 }

@@ -342,6 +342,23 @@ static int rb_vif_connect(struct guest_vcpu *g, int vif, int tx_ref, int rx_ref,
     return rc;
 }
 
+/* Charge-back after a pass: the deltas are read without the lock (the pass
+ * is their only writer, and Domain-0's vCPU 0 its only caller), charged
+ * under it, and only when the pass spent something on a guest: a
+ * busy-polling backend's idle passes never touch the lock. */
+static void charge_backend(struct real *rl)
+{
+    const struct host_charge *ch;
+    int n = host_backend_deltas(&rl->h, &ch);
+    if (!n)
+        return;
+    pthread_mutex_lock(&rl->lock);
+    for (int i = 0; i < n; i++)
+        rl->res[ch[i].dom].charged_ns +=
+            sched_core_charge_domain(rl->s, rl->s->doms[ch[i].dom], ch[i].ns);
+    pthread_mutex_unlock(&rl->lock);
+}
+
 /* Domain 0's backend pass runs here, with preemption off: DPDK calls keep
  * per-thread state (the lcore id) and must not move threads midway. */
 static int rb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
@@ -354,6 +371,8 @@ static int rb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
     /* The backends read their own clock in real time, and only around
      * real work: `now` (virtual time's) is 0 here, and next_due relative. */
     int rc = host_backend_poll(&v->rl->h, v->dom_index, 0, out);
+    if (rc >= 0 && v->rl->scn->chargeback)
+        charge_backend(v->rl);
     guest_arrived(v);
     return rc;
 }

@@ -66,6 +66,9 @@ static int make_vcpus(struct real *rl)
     return 0;
 }
 
+/* The starvation detector's clock, for its checks after backend passes. */
+static fv_ns_t starve_clock(void *ctx) { return real_now(ctx); }
+
 static int real_setup(struct real *rl, const struct scenario *scn, const struct engine_opts *o,
                       char *err, size_t errlen)
 {
@@ -121,6 +124,8 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
         return engine_setup_error(err, errlen, "metrics", rc);
     metrics_set_net_source(&rl->m, host_net_source, &rl->h);
     metrics_set_blk_source(&rl->m, host_blk_source, &rl->h);
+    metrics_set_io_source(&rl->m, host_starve_source, &rl->h, starve_clock, rl);
+    rl->h.starve = rl->m.starve;
     return 0;
 }
 
@@ -281,9 +286,11 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
         .complete = !rl.oom && end >= scn->duration && !(o && o->stop && *o->stop),
         .nr_doms = scn->nr_domains, .doms = rl.res,
         .starvation_threshold_ns = scn->starvation_threshold,
+        .chargeback = scn->chargeback,
         .events = rl.events, .schedules = rl.schedules,
         .wall_s = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) * 1e-9,
     };
+    metrics_take_starvation(&rl.m, out);
     run_result_finish(out);
     real_free(&rl);
     return rc;

@@ -13,6 +13,7 @@
 #include "results.h"
 
 #include "engine.h"
+#include "results_starve.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +35,6 @@
 #define TIMELINE_HEADER "t_s,domain,cpu_ns,cpu_share,entitled_share,runnable_ns,work_units," \
                         "wakeups,net_tx_pkts,net_rx_pkts,net_tx_bytes,net_rx_bytes,net_drops," \
                         "blk_reads,blk_writes,blk_bytes,blk_errors\n"
-#define TABLE_MAX_ROWS 20
 
 /* A file being written under its temporary name. */
 struct afile {
@@ -485,6 +485,7 @@ static json_t *json_domain(const struct dom_result *d)
     bad |= json_object_set_new(j, "mem_resident_bytes",
                                json_integer((json_int_t)d->mem_resident_bytes));
     bad |= json_object_set_new(j, "guest_errors", json_integer((json_int_t)d->guest_errors));
+    bad |= json_object_set_new(j, "charged_ns", json_integer((json_int_t)d->charged_ns));
     if (bad) {
         json_decref(j);
         return NULL;
@@ -540,6 +541,7 @@ static json_t *json_domains(const struct run_result *rr)
             json_decref(a);
             return NULL;
         }
+        json_object_set_new(json_array_get(a, i), "group", json_string(results_dom_group(rr, i)));
     }
     return a;
 }
@@ -551,12 +553,13 @@ static json_t *json_summary(const struct run_result *rr)
     const char *engine = rr->engine ? rr->engine : s ? s->engine : "unknown";
     return json_pack(
         "{s:s, s:s, s:s, s:o, s:I, s:i, s:b, s:o,"
-        " s:{s:f, s:f}, s:{s:I, s:I},"
+        " s:{s:f, s:f, s:f}, s:{s:I, s:I},"
         " s:s, s:I, s:I, s:f, s:o, s:s}",
         "scenario", s ? s->name : "", "engine", engine, "policy", policy,
         "seed", ju64(rr->seed), "duration_ns", (json_int_t)rr->duration_ns,
         "pcpus", rr->pcpus, "complete", (int)rr->complete, "domains", json_domains(rr),
         "fairness", "jain", rr->jain, "min_normalized_share", rr->min_normalized_share,
+        "jain_guests", rr->jain_guests,
         "starvation", "threshold_ns", (json_int_t)rr->starvation_threshold_ns,
         "events", (json_int_t)rr->starvation_events,
         /* additions to the DESIGN fields */
@@ -569,7 +572,9 @@ static json_t *json_summary(const struct run_result *rr)
  * that is not UTF-8). */
 int results_write_summary(const char *dir, const struct run_result *rr)
 {
-    json_t *root = json_summary(rr);
+    json_t *root = results_starve_json(json_summary(rr), rr);
+    if (root && json_object_set_new(root, "chargeback", json_boolean(rr->chargeback)))
+        json_decref(root), root = NULL;
     if (!root)
         return -EINVAL;
     /* 12 significant digits: shares print as 0.25, not 0.25000000000000000. */
@@ -661,7 +666,8 @@ int results_finish(struct results *r, const struct run_result *rr)
     int e3 = results_write_app_latency_csv(r->dir, rr);
     int e4 = results_write_blk_latency_csv(r->dir, rr);
     int e5 = close_timeline(r);
-    return err ? err : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5;
+    int e6 = results_write_starvation_csv(r->dir, rr);
+    return err ? err : e2 ? e2 : e3 ? e3 : e4 ? e4 : e5 ? e5 : e6;
 }
 
 void results_discard(struct results *r)
@@ -687,113 +693,4 @@ void results_close(struct results *r)
     /* Crash / interrupt path: results_finish never ran, keep the rows. */
     (void)close_timeline(r);
     free(r);
-}
-
-/* ---- the summary table -------------------------------------------------------- */
-
-static double ms(uint64_t ns)
-{
-    return (double)ns / 1e6;
-}
-
-static int name_width(const struct run_result *rr, int rows)
-{
-    int w = (int)strlen("domain");
-    for (int i = 0; i < rows; i++) {
-        int len = (int)strnlen(rr->doms[i].name, sizeof(rr->doms[i].name));
-        if (len > w)
-            w = len;
-    }
-    return w;
-}
-
-static void print_row(FILE *f, const struct dom_result *d, int w)
-{
-    char norm[32];
-    if (d->entitled_share > 0)
-        snprintf(norm, sizeof(norm), "%.2f", d->cpu_share / d->entitled_share);
-    else
-        snprintf(norm, sizeof(norm), "-");
-    fprintf(f, "%-*s  %7.1f  %12.1f  %6s  %13.3f  %15.3f  %12" PRIu64 "  %8" PRIu64
-               "  %16" PRIu64 "\n",
-            w, d->name, d->cpu_share * 100, d->entitled_share * 100, norm,
-            ms(hist_quantile(&d->wait, 0.99)), ms(hist_quantile(&d->wakeup, 0.99)),
-            d->work_units, d->deadline_misses, d->starvation_events);
-}
-
-/* The network half of the table, for domains with vifs (and Domain-0). */
-static void print_net(const struct run_result *rr, FILE *f, int rows, int w)
-{
-    bool any = false;
-    for (int i = 0; i < rows && !any; i++)
-        any = rr->doms[i].net.present;
-    if (!any)
-        return;
-    fprintf(f, "%-*s  %10s  %10s  %10s  %10s  %8s  %16s  %13s\n", w, "network", "tx pkts",
-            "rx pkts", "tx MB", "rx MB", "drops", "backend cpu (ms)", "rtt p99 (ms)");
-    for (int i = 0; i < rows; i++) {
-        const struct dom_result *d = &rr->doms[i];
-        if (!d->net.present)
-            continue;
-        fprintf(f, "%-*s  %10" PRIu64 "  %10" PRIu64 "  %10.2f  %10.2f  %8" PRIu64 "  %16.3f  %13.3f\n",
-                w, d->name, d->net.tx_pkts, d->net.rx_pkts, (double)d->net.tx_bytes / 1e6,
-                (double)d->net.rx_bytes / 1e6, d->net.drops, ms(d->backend_cpu_ns),
-                ms(hist_quantile(&d->app_latency, 0.99)));
-        if (d->net.disconnects)
-            fprintf(f, "DISCONNECTED: %s %s\n", d->name, d->net.disconnect_reason);
-    }
-}
-
-/* The block half of the table, for domains with vbds. */
-static void print_blk(const struct run_result *rr, FILE *f, int rows, int w)
-{
-    bool any = false;
-    for (int i = 0; i < rows && !any; i++)
-        any = rr->doms[i].blk.present;
-    if (!any)
-        return;
-    double secs = rr->duration_ns > 0 ? (double)rr->duration_ns / 1e9 : 1;
-    fprintf(f, "%-*s  %10s  %10s  %10s  %10s  %8s  %16s  %13s\n", w, "disk", "reads", "writes",
-            "IOPS", "MB", "errors", "backend cpu (ms)", "lat p99 (ms)");
-    for (int i = 0; i < rows; i++) {
-        const struct dom_result *d = &rr->doms[i];
-        if (!d->blk.present)
-            continue;
-        fprintf(f, "%-*s  %10" PRIu64 "  %10" PRIu64 "  %10.0f  %10.2f  %8" PRIu64 "  %16.3f  %13.3f\n",
-                w, d->name, d->blk.reads, d->blk.writes,
-                (double)(d->blk.reads + d->blk.writes) / secs, (double)d->blk.bytes / 1e6,
-                d->blk.errors + d->blk.unsupported + d->guest_errors, ms(d->backend_cpu_ns),
-                ms(hist_quantile(&d->blk.latency, 0.99)));
-        if (d->blk.disconnects)
-            fprintf(f, "DISCONNECTED: %s %s\n", d->name, d->blk.disconnect_reason);
-    }
-}
-
-void results_print_table(const struct run_result *rr, FILE *f)
-{
-    const struct scenario *s = rr->scn;
-    fprintf(f, "scenario %s  policy %s  engine %s  %g s  %d pCPUs  seed %" PRIu64 "\n",
-            s ? s->name : "?", rr->policy ? rr->policy : "?", rr->engine ? rr->engine : "?",
-            (double)rr->duration_ns / 1e9, rr->pcpus, rr->seed);
-    int rows = rr->nr_doms < TABLE_MAX_ROWS ? rr->nr_doms : TABLE_MAX_ROWS;
-    int w = name_width(rr, rows);
-    fprintf(f, "%-*s  %7s  %12s  %6s  %13s  %15s  %12s  %8s  %16s\n", w, "domain", "cpu %",
-            "entitled %", "norm", "wait p99 (ms)", "wakeup p99 (ms)", "work units", "misses",
-            "starved (events)");
-    for (int i = 0; i < rows; i++)
-        print_row(f, &rr->doms[i], w);
-    if (rr->nr_doms > rows)
-        fprintf(f, "... %d more domains (see summary.json)\n", rr->nr_doms - rows);
-    fprintf(f, "fairness: jain %.3f  min normalized share %.2f  starvation events %" PRIu64 "\n",
-            rr->jain, rr->min_normalized_share, rr->starvation_events);
-    for (int i = 0; i < rr->nr_doms; i++)
-        if (rr->doms[i].crashed) {
-            char t[32];
-            fprintf(f, "CRASHED: %s at %s: %s\n", rr->doms[i].name,
-                    fv_fmt_ns(rr->doms[i].crashed_at_ns, t, sizeof(t)), rr->doms[i].crash_reason);
-        }
-    print_net(rr, f, rows, w);
-    print_blk(rr, f, rows, w);
-    if (!rr->complete)
-        fprintf(f, "INTERRUPTED: partial results\n");
 }

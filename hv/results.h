@@ -8,7 +8,7 @@
  *   app-latency.csv     the same for the latencies the guests sampled
  *                  (net-echo: UDP round trips), same columns
  *   blk-latency.csv    the same for the block requests' service latency
- *   plots/         gnuplot PNG + SVG (and the data of derived graphs)
+ *   plots/         gnuplot PNG + SVG and each graph's data (NAME.csv)
  * Every file is written to a temporary name and renamed, so a crash never
  * leaves a half-written file behind.
  */
@@ -44,20 +44,34 @@ void results_close(struct results *r);
  * results_open wrote, and the directory if results_open made it. */
 void results_discard(struct results *r);
 
+/* Domain i's `group` in summary.json: doms[i].group, else the scenario
+ * entry its scenario domain was expanded from (struct scn_domain's group),
+ * else its own name. */
+const char *results_dom_group(const struct run_result *rr, int i);
+
 /* The one-screen summary table, one row per domain, units in headers. */
 void results_print_table(const struct run_result *rr, FILE *f);
 
-/* Draw the graphs of a results directory with gnuplot: cpu-share and
- * wakeup-latency-cdf always; when the timeline has network traffic (a
- * non-zero net_* column) also net-throughput (from plots/net-throughput.csv,
- * derived from timeline.csv here: t_s,domain,rx_mbit_s,tx_mbit_s for the
- * domains drawn) and net-rtt-cdf (from app-latency.csv, for the domains that
- * had traffic); when it has block traffic (a non-zero blk_* column) also
- * blk-iops (from plots/blk-iops.csv, derived likewise:
- * t_s,domain,read_iops,write_iops for the domains drawn, those with reads or
- * writes, the 12 with the most requests) and blk-latency-cdf (from
- * blk-latency.csv). A timeline.csv from before the net (blk) columns draws
- * no network (block) graphs. Returns 0, 1 if
+/* Draw the graphs of a results directory with gnuplot: cpu-share,
+ * wakeup-latency-cdf and share (received against entitled CPU share from
+ * summary.json, starved domains marked; not without summary.json) always;
+ * when the timeline has network traffic (a non-zero net_* column) also
+ * net-throughput and net-rtt-cdf (from app-latency.csv, for the domains
+ * that had traffic); when it has block traffic (a non-zero blk_* column)
+ * also blk-iops and blk-latency-cdf (from blk-latency.csv). A timeline.csv
+ * from before the net (blk) columns draws no network (block) graphs.
+ * The replicas of a scenario entry (summary.json's per-domain `group`; for
+ * older results, names NAME-N shared by several domains) are one series:
+ * their median and p5-p95 band. At most 12 series are drawn (those with
+ * the largest key: total share, traffic, requests, maximum latency). Each
+ * graph's data is plots/NAME.csv: t_s (latency_ns for a CDF), then per
+ * series its metrics (rx_mbit_s,tx_mbit_s; read_iops,write_iops;
+ * cpu_share; cdf), one column each for a domain, .median,.p5,.p95 for a
+ * group; the timeline graphs' files go on with the starvation events of
+ * their resource from starvation.csv, if any (gnuplot index 1: spans;
+ * index 2: a victim per event, when there are at most 20). Every image
+ * is drawn by one gnuplot process (by one per graph and format if that
+ * fails, so that `why` can say which). Returns 0, 1 if
  * gnuplot is absent (graphs skipped; says so on `log`), or -errno. On
  * failure `why` (if not NULL) gets one line saying which graph failed and
  * why, in gnuplot's own words when gnuplot failed:

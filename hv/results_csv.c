@@ -98,6 +98,21 @@ struct results_dom *results_doms_get(struct results_doms *ds, const char *name)
     return d;
 }
 
+const struct results_dom *results_doms_find(const struct results_doms *ds, const char *name)
+{
+    if (!ds->slot) {                    /* ranked (or empty): no index */
+        for (int i = 0; i < ds->n; i++)
+            if (strcmp(ds->v[i].name, name) == 0)
+                return &ds->v[i];
+        return NULL;
+    }
+    uint32_t mask = (uint32_t)(ds->nslot - 1), h = results_name_hash(name) & mask;
+    for (; ds->slot[h]; h = (h + 1) & mask)
+        if (strcmp(ds->v[ds->slot[h] - 1].name, name) == 0)
+            return &ds->v[ds->slot[h] - 1];
+    return NULL;
+}
+
 void results_doms_free(struct results_doms *ds)
 {
     free(ds->v);

@@ -39,8 +39,33 @@ struct dom_blk {
     bool direct;                    /* file backend: O_DIRECT (false: buffered or memory) */
 };
 
+/* Starvation by resource (summary.json's starvation_by_resource and the
+ * list's "resource"; names in run_starve_names). */
+enum { RUN_STARVE_CPU, RUN_STARVE_NET, RUN_STARVE_BLK, RUN_STARVE_RESOURCES };
+extern const char *const run_starve_names[RUN_STARVE_RESOURCES];   /* "cpu", "net", "blk" */
+
+struct run_starve {
+    uint64_t events;                /* episodes longer than the threshold */
+    fv_ns_t starved_ns;             /* their total length */
+};
+
+/* One starvation event (summary.json's starvation.list, starvation.csv):
+ * domain index `dom` was starved on `resource` for duration_ns from
+ * start_ns (run time); holders[] are the domains served there meanwhile,
+ * the most served first, holders_total how many there were in all. */
+#define RUN_STARVE_HOLDERS 8
+struct run_starve_event {
+    fv_ns_t start_ns, duration_ns;
+    int dom;
+    int resource;                   /* RUN_STARVE_CPU, _NET, _BLK */
+    int nr_holders;
+    int holders_total;
+    int holders[RUN_STARVE_HOLDERS];
+};
+
 struct dom_result {
     char name[64];
+    char group[64];                 /* its scenario entry's name ("": results_dom_group) */
     int id;
     int vcpus;
     uint32_t weight;
@@ -58,7 +83,10 @@ struct dom_result {
     uint64_t sched_deadline_misses; /* reported by the policy (reservations, rtds) */
     fv_ns_t starved_ns;             /* total length of starvation episodes */
     uint64_t starvation_events;     /* episodes longer than the threshold */
+    /* the same by resource (starved_ns and starvation_events are their sums) */
+    struct run_starve starve_by[RUN_STARVE_RESOURCES];
     fv_ns_t backend_cpu_ns;         /* work done on its behalf elsewhere */
+    fv_ns_t charged_ns;             /* ... of it charged through the policy (charge-back) */
     fv_ns_t runnable_ns;            /* vCPU time spent runnable (waiting or running) */
     bool crashed;                   /* the hypervisor killed it (a hostile guest) */
     fv_ns_t crashed_at_ns;          /* when, in run time */
@@ -67,6 +95,10 @@ struct dom_result {
     struct dom_net net;
     struct dom_blk blk;
 };
+
+/* Domains entitled to less than this share of the host are left out of
+ * Jain's index and the minimum normalized share (run_result_finish). */
+#define RUN_JAIN_MIN_ENTITLED 1e-3
 
 struct run_result {
     const struct scenario *scn;
@@ -79,9 +111,16 @@ struct run_result {
     int nr_doms;
     struct dom_result *doms;        /* [nr_doms], in scenario order */
     double jain;                    /* Jain's index over cpu_share/entitled_share */
+    double jain_guests;             /* the same over the guests (Domain-0 left out) */
     double min_normalized_share;
     fv_ns_t starvation_threshold_ns;
     uint64_t starvation_events;     /* sum over domains */
+    /* The first events found (STARVE_LIST_MAX at most), in start order;
+     * starve_list_truncated: more were found than listed. */
+    struct run_starve_event *starve_list;
+    int nr_starve_list;
+    bool starve_list_truncated;
+    bool chargeback;                /* sched.chargeback of the run */
     uint64_t events;                /* engine events processed */
     uint64_t schedules;             /* do_schedule calls */
     double wall_s;                  /* wall-clock time the run took */

@@ -523,6 +523,7 @@ static void defaults(struct scenario *s)
     s->policy = sched_find("credit");
     if (s->policy)
         sched_global_defaults(s->policy, &s->gp);
+    s->chargeback = s->policy && s->policy->chargeback;
 }
 
 /* ---- the document --------------------------------------------------------- */

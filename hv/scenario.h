@@ -59,7 +59,7 @@ struct scn_vif {
     uint8_t mac[6];                     /* `auto`: 00:16:3e (Xen's OUI) + domain id + index */
     uint32_t ip;                        /* host byte order; `auto`: 198.18.0.2 upwards */
     uint8_t prefix;                     /* 1..32; default 24 */
-    uint32_t weight;                    /* default 256 (netback fairness, later) */
+    uint32_t weight;                    /* default 256: its DRR quantum is 1514 B * weight / 256 */
     uint64_t rate_bytes;                /* credit per interval; 0 = unlimited */
     fv_ns_t rate_interval;              /* default 50 ms */
 };
@@ -68,6 +68,9 @@ struct scn_vif {
  * a vif: then there is no Domain-0 either, unless a domain has a vbd. */
 enum scn_nb_port { SCN_NB_NONE = 0, SCN_NB_RING, SCN_NB_TAP, SCN_NB_NULL };
 enum scn_nb_cpu { SCN_NB_DOM0 = 0, SCN_NB_DEDICATED };
+/* `fairness:` none (each vif in turn, up to 64 frames a pass) | drr
+ * (deficit round robin by the vifs' weights: netback/qos.h). */
+enum scn_nb_fairness { SCN_NB_FAIR_NONE = 0, SCN_NB_FAIR_DRR };
 struct scn_netback {
     enum scn_nb_port port;              /* default ring when any vif exists */
     enum scn_nb_cpu cpu;                /* default dom0 */
@@ -79,9 +82,10 @@ struct scn_netback {
      * per packet, per burst (of up to 32) and per event handled, per KiB
      * copied, and per notification sent to a guest (waking it). */
     fv_ns_t cost_packet, cost_burst, cost_kib, cost_notify;
+    enum scn_nb_fairness fairness;      /* default none */
 };
 
-/* A virtual disk (`vbds: [{ size, backend, path }]`). */
+/* A virtual disk (`vbds: [{ size, backend, path, weight, reservation, limit }]`). */
 #define SCN_MAX_VBDS 8                  /* per domain */
 #define SCN_PATH_MAX 256
 enum scn_blk_backend { SCN_BLK_MEMORY = 0, SCN_BLK_FILE };
@@ -90,25 +94,39 @@ struct scn_vbd {
     enum scn_blk_backend backend;       /* default: blkback.backend */
     char path[SCN_PATH_MAX];            /* file: the image (created and sized if missing);
                                          * absolute once loaded; "" for memory */
+    /* blkback's I/O scheduler (blkback/qos.h): the share under sfq (1..65535,
+     * default 256; 0 in a scenario built by hand is the default), and
+     * mClock's reservation (sfq) and limit (both modes) in IOPS, 0 = none. */
+    uint32_t weight;
+    uint64_t reservation, limit;
 };
 
 /* The block backend (`blkback:`); `present` when any domain has a vbd. */
+enum scn_blk_fairness { SCN_BLK_FAIR_NONE = 0, SCN_BLK_FAIR_SFQ };
 struct scn_blkback {
     bool present;
     enum scn_blk_backend backend;       /* default for vbds: memory */
     enum scn_nb_cpu cpu;                /* dom0 | dedicated, as netback.cpu */
-    unsigned qdepth;                    /* requests in flight per vbd, default 32 */
-    /* The virtual-time engine's model: a request's service time is
-     * `latency` + its bytes at `bandwidth` (bytes/s), one at a time per vbd
-     * up to qdepth in flight; blkback's CPU is `request` per request and
-     * `kib` per KiB copied, charged as netback's is. */
+    unsigned qdepth;                    /* requests taken per vbd (queued or at the disk), 32 */
+    /* The virtual-time engine's model: one device shared by every vbd,
+     * serving model_depth requests at once, each `latency` then its bytes
+     * at `bandwidth` (bytes/s, the device's, one transfer at a time);
+     * blkback's CPU is `request` per request and `kib` per KiB copied,
+     * charged as netback's is. */
     fv_ns_t latency;
     uint64_t bandwidth;
     fv_ns_t cost_request, cost_kib;
+    /* The I/O scheduler: `fairness` (none: FIFO over all vbds; sfq), `depth`
+     * requests at the disk at most over all vbds, and the model's device
+     * serving `model.depth` at once (both default 16; 0 in a scenario built
+     * by hand is the default). */
+    enum scn_blk_fairness fairness;
+    unsigned depth, model_depth;
 };
 
 struct scn_domain {
     char name[SCN_NAME_MAX];            /* after `count` expansion: NAME-0, NAME-1, ... */
+    char group[SCN_NAME_MAX];           /* the entry's name before expansion ("" = name) */
     int id;                             /* 1.. in file order (0 is the control domain) */
     int vcpus;                          /* default 1 */
     uint64_t memory;                    /* bytes, default 64 MiB */
@@ -135,6 +153,7 @@ struct scenario {
     fv_ns_t starvation_threshold;       /* `starvation: { threshold: }`, default 100 ms */
     const struct sched_ops *policy;     /* `sched: { policy: }`, default credit */
     struct sched_global_params gp;      /* policy defaults filled */
+    bool chargeback;                    /* `sched: { chargeback: }`, default the policy's */
     int nr_domains;                     /* after count expansion, Domain-0 included */
     struct scn_domain *domains;
     /* Domain-0 (id 0, "Domain-0") is added as the LAST entry of domains when

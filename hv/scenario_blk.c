@@ -29,10 +29,15 @@
 #define VBD_MIN 4096
 #define VBD_DEFAULT_SIZE (64ULL << 20)
 #define QDEPTH_MAX 256
+#define DEPTH_DEFAULT 16
+#define DEPTH_MAX 1024
+#define WEIGHT_DEFAULT 256
+#define IOPS_MAX 10000000               /* blkback/qos.h's BB_QOS_MAX_RATE */
 #define PATH_EXPECT "a file such as disk.img, relative to the scenario's directory"
 #define BW_EXPECT "a size per second such as 2GiB/s: B/s, KiB/s, MiB/s, GiB/s or TiB/s"
 
 static const char *const backends[] = { "memory", "file", NULL };
+static const char *const fairness_modes[] = { "none", "sfq", NULL };
 
 bool scn_is_blk_kind(const struct workload_desc *w)
 {
@@ -69,6 +74,9 @@ static void blk_defaults(struct scn_blkback *bb)
         /* bench/calibrate_blk.sh on a 2-core VM (docs/CALIBRATION.md) */
         .latency = FV_US(60), .bandwidth = 1536ULL << 20,
         .cost_request = FV_US(2), .cost_kib = FV_NS(85),
+        /* As deep as the modelled device: a deeper disk queue would serve
+         * in its own order what the scheduler could still reorder. */
+        .fairness = SCN_BLK_FAIR_NONE, .depth = DEPTH_DEFAULT, .model_depth = DEPTH_DEFAULT,
     };
 }
 
@@ -90,8 +98,12 @@ static int parse_bb_cpu(struct scn_ctx *c, const struct scn_field *f, int node, 
 
 static int parse_bb_fairness(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
-    (void)f, (void)obj;
-    return scn_parse_fairness(c, node, "blkback.fairness", "sfq");
+    (void)f;
+    struct scn_blkback *bb = obj;
+    int i, rc = scn_parse_word(c, node, "blkback.fairness", fairness_modes, &i);
+    if (rc == 0)
+        bb->fairness = (enum scn_blk_fairness)i;
+    return rc;
 }
 
 /* A byte rate: a size (scenario_units.c's, exactly) followed by "/s". */
@@ -139,9 +151,12 @@ static int parse_model(struct scn_ctx *c, const struct scn_field *f, int node, v
         { .name = "latency", .type = SCN_T_NS, SCN_FLD(struct scn_blkback, latency), .min = 0,
           .max = INT64_MAX },
         { .name = "bandwidth", .type = SCN_T_CUSTOM, .parse = parse_bandwidth },
+        { .name = "depth", .type = SCN_T_INT, SCN_FLD(struct scn_blkback, model_depth), .min = 1,
+          .max = DEPTH_MAX, .why = "requests the device serves at once" },
     };
     static const struct scn_mapping m = {
-        "blkback.model", "model: { latency: 100us, bandwidth: 2GiB/s }", fields, 2, NULL,
+        "blkback.model", "model: { latency: 100us, bandwidth: 2GiB/s, depth: 16 }", fields, 3,
+        NULL,
     };
     return scn_parse_mapping(c, &m, node, obj);
 }
@@ -167,6 +182,8 @@ static const struct scn_field bb_fields[] = {
     { .name = "qdepth", .type = SCN_T_INT, SCN_FLD(struct scn_blkback, qdepth), .min = 1,
       .max = QDEPTH_MAX },
     { .name = "fairness", .type = SCN_T_CUSTOM, .parse = parse_bb_fairness },
+    { .name = "depth", .type = SCN_T_INT, SCN_FLD(struct scn_blkback, depth), .min = 1,
+      .max = DEPTH_MAX, .why = "requests at the disk over all vbds" },
     { .name = "model", .type = SCN_T_CUSTOM, .parse = parse_model },
     { .name = "cost", .type = SCN_T_CUSTOM, .parse = parse_bb_cost },
 };
@@ -239,6 +256,12 @@ static const struct scn_field vbd_fields[] = {
     { .name = "backend", .type = SCN_T_ENUM, SCN_FLD(struct scn_vbd, backend),
       .choices = backends },
     { .name = "path", .type = SCN_T_CUSTOM, .parse = parse_path },
+    { .name = "weight", .type = SCN_T_INT, SCN_FLD(struct scn_vbd, weight), .min = 1,
+      .max = 65535 },
+    { .name = "reservation", .type = SCN_T_INT, SCN_FLD(struct scn_vbd, reservation), .min = 0,
+      .max = IOPS_MAX, .why = "IOPS, 0 = none" },
+    { .name = "limit", .type = SCN_T_INT, SCN_FLD(struct scn_vbd, limit), .min = 0,
+      .max = IOPS_MAX, .why = "IOPS, 0 = none" },
 };
 
 static const struct scn_mapping vbd_map = {
@@ -248,7 +271,8 @@ static const struct scn_mapping vbd_map = {
 
 static struct scn_vbd vbd_defaults(const struct scn_ctx *c)
 {
-    return (struct scn_vbd){ .size = VBD_DEFAULT_SIZE, .backend = c->s->blkback.backend };
+    return (struct scn_vbd){ .size = VBD_DEFAULT_SIZE, .backend = c->s->blkback.backend,
+                             .weight = WEIGHT_DEFAULT };
 }
 
 /* What one entry can be refused for on its own. */
@@ -267,6 +291,10 @@ static int check_vbd(struct scn_ctx *c, int item, const struct scn_dom_tmpl *t,
     if (v->backend == SCN_BLK_FILE && !path)
         return scn_fail(c, item, "vbd with backend file has no path (expected path: FILE, "
                         "the image)");
+    if (v->limit && v->reservation > v->limit)
+        return scn_fail(c, scn_map_get(c, item, "reservation"), "reservation %" PRIu64 " IOPS is "
+                        "above limit %" PRIu64 " IOPS (expected a reservation <= the limit, or "
+                        "limit: 0 for none)", v->reservation, v->limit);
     if (path && t->count >= 2 && !has_index(v->path))
         return scn_fail(c, path, "path on a domain with count %" PRId64 " would be one image "
                         "for every replica (expected a path with %%d, the replica index)",

@@ -24,6 +24,9 @@ const struct scn_gp_field scn_gp_fields[] = {
     { "tslice", offsetof(struct sched_global_params, tslice) },
     { "ratelimit", offsetof(struct sched_global_params, ratelimit) },
     { "frame", offsetof(struct sched_global_params, frame) },
+    { "boost", offsetof(struct sched_global_params, boost) },
+    { "dom0_budget", offsetof(struct sched_global_params, dom0_budget) },
+    { "dom0_period", offsetof(struct sched_global_params, dom0_period) },
     { NULL, 0 },
 };
 
@@ -94,6 +97,9 @@ static int sched_fields(struct scn_ctx *c, const struct sched_ops *ops, struct s
     if (scn_policy_has_windows(ops))
         fields[(*n)++] = (struct scn_field){ .name = "windows", .type = SCN_T_CUSTOM,
                                              .parse = note_windows };
+    /* Every policy: charge-back is the core's (one that cannot charge says so). */
+    fields[(*n)++] = (struct scn_field){ .name = "chargeback", .type = SCN_T_BOOL,
+                                         SCN_FLD(struct scenario, chargeback) };
     return 0;
 }
 
@@ -121,6 +127,7 @@ int scn_parse_sched(struct scn_ctx *c, const struct scn_field *f, int node, void
         if (!(s->policy = sched_find(v)))
             return unknown_policy(c, pol, v);
         sched_global_defaults(s->policy, &s->gp);
+        s->chargeback = s->policy->chargeback;
     }
     struct scn_field fields[SCN_MAX_FIELDS];
     int n, rc = sched_fields(c, s->policy, fields, &n);
@@ -418,13 +425,52 @@ static int check_spans(struct scn_ctx *c, int node, const struct scn_dom_tmpl *t
     return 0;
 }
 
+/* `group: NAME`: the group the entry's domains are drawn and compared in
+ * (default: the entry's name, so that `count` replicas are one group). The
+ * resolved scenario.yaml writes it on each replica, so that running it
+ * again keeps the groups. It is taken here, out of the table's sight, so
+ * that the keys listed for an unknown one stay those of the table. */
+static int parse_group(struct scn_ctx *c, int value, struct scn_dom_tmpl *t)
+{
+    const char *v;
+    int rc = scn_scalar(c, value, "group", "a name of letters, digits, _ . or -", &v);
+    return rc ? rc : scn_copy_name(c, value, "group", v, t->d.group, sizeof(t->d.group));
+}
+
+/* The mapping without its (first) `group` pair, then the group. */
+static int parse_dom_mapping(struct scn_ctx *c, const struct scn_mapping *m, int node,
+                             struct scn_dom_tmpl *t)
+{
+    yaml_node_t *n = scn_node(c, node);
+    yaml_node_pair_t *g = NULL;
+    for (yaml_node_pair_t *p = n && n->type == YAML_MAPPING_NODE ? n->data.mapping.pairs.start
+                                                                 : NULL;
+         p && p < n->data.mapping.pairs.top && !g; p++) {
+        yaml_node_t *k = scn_node(c, p->key);
+        if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "group") == 0)
+            g = p;
+    }
+    if (!g)
+        return scn_parse_mapping(c, m, node, t);
+    /* Moved to the end, out of the mapping while the table parses it. */
+    yaml_node_pair_t *last = n->data.mapping.pairs.top - 1, saved = *g;
+    *g = *last;
+    *last = saved;
+    n->data.mapping.pairs.top--;
+    int rc = scn_parse_mapping(c, m, node, t);
+    n->data.mapping.pairs.top++;
+    *last = *g;
+    *g = saved;
+    return rc ? rc : parse_group(c, saved.value, t);
+}
+
 static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, struct scn_dom_tmpl *t)
 {
     memset(t, 0, sizeof(*t));
     t->d.vcpus = 1;
     t->d.memory = 64ULL << 20;
     sched_dom_defaults(&t->d.sp);
-    int rc = scn_parse_mapping(c, m, node, t);
+    int rc = parse_dom_mapping(c, m, node, t);
     return rc ? rc : check_spans(c, node, t);
 }
 
@@ -505,6 +551,8 @@ static int expand(struct scn_ctx *c, const struct scn_dom_tmpl *t, int n)
                 memcpy(s->domains[k].name, last, SCN_NAME_MAX - 1);
                 s->domains[k].name[SCN_NAME_MAX - 1] = '\0';
             }
+            if (!s->domains[k].group[0])
+                memcpy(s->domains[k].group, t[i].d.name, sizeof(s->domains[k].group));
             s->domains[k].id = k + 1;
             c->src_of[k] = i;
         }

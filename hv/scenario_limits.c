@@ -211,8 +211,9 @@ int scn_check_resolved(struct scn_ctx *c)
     if (s->netback.port != SCN_NB_NONE)
         nodes += 64, bytes += 512;
     /* blkback: and, without a network, dom0: (about 32 nodes, 250 bytes);
-     * each vbd a mapping of 3 keys (7 nodes; 64 bytes and its path quoted,
-     * each byte at most 4 escaped) and its domain's `vbds:` 2 more. */
+     * each vbd a mapping of up to 6 keys (13 nodes; 120 bytes and its path
+     * quoted, each byte at most 4 escaped: size, backend, path, weight,
+     * reservation, limit) and its domain's `vbds:` 2 more. */
     if (s->blkback.present)
         nodes += 48, bytes += 384;
     for (int i = 0; i < s->nr_domains; i++) {
@@ -225,7 +226,7 @@ int scn_check_resolved(struct scn_ctx *c)
         if (d->nr_vifs)
             nodes += 2 + 9 * (uint64_t)d->nr_vifs, bytes += 16 + 128 * (uint64_t)d->nr_vifs;
         for (int j = 0; j < d->nr_vbds; j++)
-            nodes += 7 + 2 * (j == 0), bytes += 64 + 4 * (uint64_t)strlen(d->vbds[j].path);
+            nodes += 13 + 2 * (j == 0), bytes += 120 + 4 * (uint64_t)strlen(d->vbds[j].path);
     }
     if (nodes <= SCN_MAX_NODES && bytes <= SCN_MAX_FILE_SIZE)
         return 0;

@@ -300,21 +300,14 @@ static int parse_nb_cpu(struct scn_ctx *c, const struct scn_field *f, int node, 
     return scn_parse_backend_cpu(c, node, "netback.cpu", &((struct scn_netback *)obj)->cpu);
 }
 
-int scn_parse_fairness(struct scn_ctx *c, int node, const char *what, const char *later)
-{
-    const char *v;
-    int rc = scn_scalar(c, node, what, "none", &v);
-    if (rc || strcmp(v, "none") == 0)
-        return rc;
-    if (strcmp(v, later) == 0)
-        return scn_fail(c, node, "%s: %s is not implemented yet (expected none)", what, later);
-    return scn_fail(c, node, "unknown %s \"%s\" (expected none)", what, SCN_ECHO(v));
-}
-
 static int parse_fairness(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
-    (void)f, (void)obj;
-    return scn_parse_fairness(c, node, "netback.fairness", "drr");
+    (void)f;
+    static const char *const modes[] = { "none", "drr", NULL };
+    int i, rc = scn_parse_word(c, node, "netback.fairness", modes, &i);
+    if (rc == 0)
+        ((struct scn_netback *)obj)->fairness = i ? SCN_NB_FAIR_DRR : SCN_NB_FAIR_NONE;
+    return rc;
 }
 
 static int parse_tap_name(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
@@ -747,6 +740,8 @@ int scn_net_finish(struct scn_ctx *c)
     int rc = nvifs ? parse_netback(c, nvifs) : 0;
     if (rc == 0)
         rc = scn_blk_finish(c);
+    if (rc == 0)
+        rc = scn_apply_mode(c, nvifs > 0, disks);
     if (rc || (!nvifs && !disks))
         return rc;
     struct scn_domain dom0;

@@ -202,6 +202,12 @@ int scn_scalar(struct scn_ctx *c, int node, const char *what, const char *expect
                const char **out);
 /* Value node of `key` in mapping `map` (first occurrence), or 0. */
 int scn_map_get(struct scn_ctx *c, int map, const char *key);
+
+/* `mode:` (scenario_mode.c): set the knobs of mode performance that the
+ * document does not give (backends' cpu, guests' pins, slices), once the
+ * backends are known (net: any vif; blk: any vbd) and before Domain-0 is
+ * pinned. 0 or -EINVAL. */
+int scn_apply_mode(struct scn_ctx *c, bool net, bool blk);
 int scn_parse_mapping(struct scn_ctx *c, const struct scn_mapping *m, int node, void *obj);
 int scn_parse_field(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
 int scn_missing(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
@@ -300,9 +306,7 @@ int scn_apply_sets(struct scn_ctx *c, const char *const *sets, int nsets);
  * refusal naming `what` and the choices (scenario_net.c). */
 int scn_parse_word(struct scn_ctx *c, int node, const char *what, const char *const *choices,
                    int *index);
-/* A backend's `cpu:` (dom0 | dedicated), and its `fairness:` (none only;
- * `later` is refused as not implemented yet). */
+/* A backend's `cpu:` (dom0 | dedicated). */
 int scn_parse_backend_cpu(struct scn_ctx *c, int node, const char *what, enum scn_nb_cpu *out);
-int scn_parse_fairness(struct scn_ctx *c, int node, const char *what, const char *later);
 
 #endif

@@ -57,7 +57,8 @@ static const char *domain_name(const struct scenario *s, int64_t id)
 static void put_sched(FILE *f, const struct scenario *s)
 {
     const struct sched_ops *ops = s->policy;
-    fprintf(f, "sched:\n  policy: %s\n", ops->name);
+    fprintf(f, "sched:\n  policy: %s\n  chargeback: %s\n", ops->name,
+            s->chargeback ? "on" : "off");
     for (const struct sched_param_desc *d = ops->global_params; d && d->name; d++) {
         const struct scn_gp_field *g = scn_gp_field_find(d->name);
         if (g) {
@@ -141,6 +142,10 @@ static void put_domain(FILE *f, const struct scenario *s, const struct scn_domai
     char b[SCN_FMT_MAX];
     fputs("  - name: ", f);
     put_quoted(f, d->name);
+    if (d->group[0] && strcmp(d->group, d->name) != 0) {
+        fputs("\n    group: ", f);
+        put_quoted(f, d->group);
+    }
     fprintf(f, "\n    vcpus: %d\n    memory: %s\n", d->vcpus,
             scn_format_size(d->memory, b, sizeof(b)));
     put_pin(f, d);
@@ -172,6 +177,13 @@ static void put_domain(FILE *f, const struct scenario *s, const struct scn_domai
             fputs(", path: ", f);
             put_quoted(f, scn_escape_path(v->path, p, sizeof(p)));
         }
+        /* As a vif's rate: reservation and limit only when set (0 = none);
+         * 0 for weight or a depth (a scenario built by hand) is the default. */
+        fprintf(f, ", weight: %" PRIu32, v->weight ? v->weight : 256);
+        if (v->reservation)
+            fprintf(f, ", reservation: %" PRIu64, v->reservation);
+        if (v->limit)
+            fprintf(f, ", limit: %" PRIu64, v->limit);
         fputs(" }\n", f);
     }
 }
@@ -196,7 +208,7 @@ static void put_net(FILE *f, const struct scenario *s)
     put_ns(f, "    ", "burst", nb->cost_burst);
     put_ns(f, "    ", "kib", nb->cost_kib);
     put_ns(f, "    ", "notify", nb->cost_notify);
-    fputs("  fairness: none\n", f);
+    fprintf(f, "  fairness: %s\n", nb->fairness == SCN_NB_FAIR_DRR ? "drr" : "none");
 }
 
 /* blkback: with every knob, when any domain has a vbd. */
@@ -206,11 +218,13 @@ static void put_blk(FILE *f, const struct scenario *s)
     if (!bb->present)
         return;
     char a[SCN_FMT_MAX];
-    fprintf(f, "blkback:\n  backend: %s\n  cpu: %s\n  qdepth: %u\n  fairness: none\n  model:\n",
-            bb->backend == SCN_BLK_FILE ? "file" : "memory",
-            bb->cpu == SCN_NB_DEDICATED ? "dedicated" : "dom0", bb->qdepth);
+    fprintf(f, "blkback:\n  backend: %s\n  cpu: %s\n  qdepth: %u\n  fairness: %s\n  depth: %u\n"
+            "  model:\n", bb->backend == SCN_BLK_FILE ? "file" : "memory",
+            bb->cpu == SCN_NB_DEDICATED ? "dedicated" : "dom0", bb->qdepth,
+            bb->fairness == SCN_BLK_FAIR_SFQ ? "sfq" : "none", bb->depth ? bb->depth : 16);
     put_ns(f, "    ", "latency", bb->latency);
-    fprintf(f, "    bandwidth: %s/s\n  cost:\n", scn_format_size(bb->bandwidth, a, sizeof(a)));
+    fprintf(f, "    bandwidth: %s/s\n    depth: %u\n  cost:\n",
+            scn_format_size(bb->bandwidth, a, sizeof(a)), bb->model_depth ? bb->model_depth : 16);
     put_ns(f, "    ", "request", bb->cost_request);
     put_ns(f, "    ", "kib", bb->cost_kib);
 }

@@ -262,16 +262,59 @@ struct sched_decision sched_core_schedule(struct scheduler *s, int cpu, fv_ns_t 
     return dec;
 }
 
-void sched_core_charge(struct scheduler *s, struct sched_unit *u, fv_ns_t ns)
+fv_ns_t sched_core_charge(struct scheduler *s, struct sched_unit *u, fv_ns_t ns)
 {
-    if (s->ops->charge && ns > 0)
-        s->ops->charge(s, u, ns);
+    if (!s->ops->charge || ns <= 0)
+        return 0;
+    s->ops->charge(s, u, ns);
+    u->dom->charged_ns += ns;
+    u->dom->charged_iv += ns;
+    return ns;
+}
+
+fv_ns_t sched_core_charge_domain(struct scheduler *s, struct sched_domain *d, fv_ns_t ns)
+{
+    if (!s->ops->charge || ns <= 0)
+        return 0;
+    int runnable = 0;
+    for (int i = 0; i < d->nr_units; i++)
+        runnable += d->units[i]->runnable;
+    if (!runnable)
+        return sched_core_charge(s, d->units[0], ns);
+    fv_ns_t each = ns / runnable, odd = ns % runnable, done = 0;
+    for (int i = 0; i < d->nr_units; i++) {
+        if (!d->units[i]->runnable)
+            continue;
+        done += sched_core_charge(s, d->units[i], each + (odd > 0));
+        odd--;
+    }
+    return done;
 }
 
 void sched_core_entitle(struct scheduler *s, struct sched_demand *d, int n)
 {
+    fv_ns_t now = sched_now(s), len = now - s->entitle_at;
+    double extra = 0.0;
+    s->entitle_at = now;
+    for (int i = 0; i < n && len > 0; i++) {
+        if (!d[i].dom->charged_iv)
+            continue;
+        double c = (double)d[i].dom->charged_iv / (double)len;
+        d[i].demand += c;
+        extra += c;
+    }
+    s->entitle_capacity = (double)s->nr_cpus + extra;
     if (s->ops->entitle)
         s->ops->entitle(s, d, n);
     else
-        sched_waterfill(d, n, (double)s->nr_cpus);
+        sched_waterfill(d, n, s->entitle_capacity);
+    for (int i = 0; i < n && len > 0; i++) {
+        if (!d[i].dom->charged_iv)
+            continue;
+        double c = (double)d[i].dom->charged_iv / (double)len;
+        d[i].demand -= c;
+        d[i].entitled = d[i].entitled > c ? d[i].entitled - c : 0.0;
+    }
+    for (int i = 0; i < s->nr_doms; i++)
+        s->doms[i]->charged_iv = 0;
 }

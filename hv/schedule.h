@@ -49,11 +49,24 @@ void sched_core_yield(struct scheduler *s, struct sched_unit *u, fv_ns_t now);
 struct sched_decision sched_core_schedule(struct scheduler *s, int cpu, fv_ns_t now,
                                           struct sched_unit **prev);
 
-/* Charge ns of work done elsewhere to u (policy charge hook, if any). */
-void sched_core_charge(struct scheduler *s, struct sched_unit *u, fv_ns_t ns);
+/* Charge ns of work done elsewhere to u (policy charge hook, if any) and
+ * count it in u's domain's charged_ns. Returns what was charged: ns, or 0
+ * when ns <= 0 or the policy has no charge hook. */
+fv_ns_t sched_core_charge(struct scheduler *s, struct sched_unit *u, fv_ns_t ns);
+
+/* Charge-back: ns of backend time spent on domain d's I/O, split evenly
+ * over its runnable vCPUs (the ones competing for CPU, where a debit has an
+ * effect; the first take the odd nanoseconds), or all to vCPU 0 when none
+ * is runnable (the vCPU a frontend binds its event channel to). Returns
+ * what was charged, as sched_core_charge. */
+fv_ns_t sched_core_charge_domain(struct scheduler *s, struct sched_domain *d, fv_ns_t ns);
 
 /* Entitled pCPUs for each domain given demand (policy entitle hook, else
- * sched_waterfill over all pCPUs). */
+ * sched_waterfill over all pCPUs), over the interval since the previous
+ * call. With charge-back, a domain charged c pCPUs' worth of backend time
+ * over the interval (charged_iv / interval) is entitled to its share of
+ * nr_cpus + (sum of c) with demand + c, less c: what the policy promises
+ * its own vCPUs once it has paid for its I/O. */
 void sched_core_entitle(struct scheduler *s, struct sched_demand *d, int n);
 
 #endif

@@ -406,12 +406,24 @@ static int gb_vif_connect(struct guest_vcpu *g, int vif, int tx_ref, int rx_ref,
     return rc;
 }
 
+/* Charge-back: what the pass spent on each guest, charged to it now. */
+static void charge_backend(struct sim *sim)
+{
+    const struct host_charge *ch;
+    int n = host_backend_deltas(&sim->h, &ch);
+    for (int i = 0; i < n; i++)
+        sim->res[ch[i].dom].charged_ns +=
+            sched_core_charge_domain(sim->s, sim->s->doms[ch[i].dom], ch[i].ns);
+}
+
 static int gb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
 {
     struct sim_vcpu *v = sv(g);
     sim_hc_enter(v);
     int rc = guest_buf_ok(v, out, sizeof(*out))
                  ? host_backend_poll(&v->sim->h, v->dom_index, v->sim->now, out) : -EFAULT;
+    if (rc >= 0 && v->sim->scn->chargeback)
+        charge_backend(v->sim);
     sim_hc_exit(v);
     return rc;
 }
@@ -555,6 +567,8 @@ static int sim_setup(struct sim *sim, const struct scenario *scn, const struct e
         return engine_setup_error(err, errlen, "metrics", rc);
     metrics_set_net_source(&sim->m, host_net_source, &sim->h);
     metrics_set_blk_source(&sim->m, host_blk_source, &sim->h);
+    metrics_set_io_source(&sim->m, host_starve_source, &sim->h, core_now, sim);
+    sim->h.starve = sim->m.starve;
     if ((rc = sim_watchdog_start(sim)))
         return engine_setup_error(err, errlen, "the hostile-guest watchdog timer", rc);
     return 0;
@@ -620,9 +634,11 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
         .duration_ns = sim.now, .pcpus = scn->pcpus, .complete = sim.done,
         .nr_doms = scn->nr_domains, .doms = sim.res,
         .starvation_threshold_ns = scn->starvation_threshold,
+        .chargeback = scn->chargeback,
         .events = sim.events, .schedules = sim.schedules,
         .wall_s = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) * 1e-9,
     };
+    metrics_take_starvation(&sim.m, out);
     run_result_finish(out);
     rc = sim.oom ? -ENOMEM : 0;
     if (rc)

@@ -9,23 +9,25 @@
  * event is re-armed (final check) only by a pass that took nothing from it,
  * just before domain 0 may sleep, and never by a busy-polling netback: the
  * write and full barrier hit a cache line the guest keeps writing.
+ *
+ * That is fairness none. With drr the TX side of the pass is
+ * netback_drr.c's rounds instead; the events, the RX side and the flush
+ * are the same. Either way a request is taken only if its vif's credit
+ * (qos.h) covers it: the head request is copied once, its size checked
+ * against the credit, and that same copy is what is then validated and
+ * served, so the guest cannot change the size in between.
  */
-#include "netback.h"
+#include "netback_priv.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../hv/evtchn.h"
 #include "../hv/gnttab.h"
 #include "../hv/run.h"
-#include "../hv/scenario.h"
-#include "netif.h"
-#include "port.h"
 
 _Static_assert(NB_DROP_MAX == RUN_NET_DROP_CAUSES, "run.h's drop causes follow nb_drop");
 
@@ -33,56 +35,7 @@ const char *const nb_drop_names[NB_DROP_MAX] = {
     "no_rx_buffer", "no_dest", "port_full", "no_buffer", "disconnected", "spoofed",
 };
 
-#define NB_TX_BUDGET 64                 /* TX requests per vif per pass */
-#define NB_RX_BUDGET 256                /* frames from the port per pass */
-#define NB_STORM_RUN 1000               /* events in a row with no work: a storm */
-#define NB_ETH_HLEN 14
-
-enum { VIF_IDLE, VIF_CONNECTED, VIF_DEAD };
-
-struct nb_vif {
-    _Atomic int state;
-    int d, idx, domid;
-    const char *dom_name;
-    uint8_t mac[6];
-    struct gnttab *gt;
-    uint32_t tx_ref, rx_ref;
-    struct netif_tx_back tx;
-    struct netif_rx_back rx;
-    int port;                           /* domain 0's end of the event channel */
-    uint32_t rx_prod_seen;              /* RX requests seen posted (event accounting) */
-    uint32_t quiet_events;              /* events in a row that brought no work */
-    bool tx_dirty, rx_dirty;            /* responses to push this pass */
-    uint32_t pass_frames;               /* frames of this vif moved in this pass */
-    int pass_tx;                        /* TX requests taken in this pass */
-    struct netback_vif_stats st;
-};
-
-struct netback {
-    struct netback_conf c;
-    int nr_vifs;
-    struct nb_vif *vif;
-    int *first;                         /* by domain index: its vif 0 in vif[] */
-    uint32_t hmask;                     /* MAC hash table: vif index + 1, 0 = empty */
-    int32_t *htab;
-    uint64_t unowned_drops;
-    fv_ns_t cost;                       /* this pass's modelled cost */
-    fv_ns_t measured;                   /* real time: what the pass charged to vifs so far */
-    fv_ns_t carry;                      /* real time: passes that moved nothing, not yet shared */
-};
-
 /* ---- helpers --------------------------------------------------------------------- */
-
-/* Counters are written by the pass alone and may be read meanwhile from
- * another thread (the timeline's sampler): relaxed single-writer stores. */
-#define NB_ADD(field, n) __atomic_store_n(&(field), (field) + (n), __ATOMIC_RELAXED)
-
-static fv_ns_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (fv_ns_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 static uint32_t mac_hash(const uint8_t *m)
 {
@@ -136,13 +89,6 @@ static void charge_packet(struct netback *nb, struct nb_vif *v, uint32_t bytes)
         NB_ADD(v->st.backend_ns, c);
 }
 
-/* Measured time (real engine) spent on v's frames. */
-static void charge_time(struct netback *nb, struct nb_vif *v, fv_ns_t ns)
-{
-    NB_ADD(v->st.backend_ns, ns);
-    nb->measured += ns;
-}
-
 /* What a pass spent that no single vif's section measured (its loops, the
  * event checks, pushing responses and notifying) is shared among the vifs
  * whose frames it moved, in proportion; a pass that moved nothing (the
@@ -164,11 +110,14 @@ static void share_rest(struct netback *nb, fv_ns_t pass_ns)
     }
     fv_ns_t rest = pass_ns - nb->measured + nb->carry, left = rest;
     nb->carry = 0;
+    /* Shares of the pass's whole frame count: each part <= its share, so
+     * `left` never goes negative and no vif's backend_ns ever shrinks. */
+    const uint64_t total = frames;
     for (int i = 0; i < nb->nr_vifs && frames && rest > 0; i++) {
         struct nb_vif *v = &nb->vif[i];
         if (!v->pass_frames)
             continue;
-        fv_ns_t part = (fv_ns_t)((uint64_t)rest * v->pass_frames / frames);
+        fv_ns_t part = (fv_ns_t)((uint64_t)rest * v->pass_frames / total);
         frames -= v->pass_frames;
         if (!frames)
             part = left;                /* the last one takes the rounding */
@@ -196,11 +145,7 @@ static void count_drop(struct netback *nb, struct nb_vif *v, enum nb_drop why)
         NB_ADD(nb->unowned_drops, 1);
 }
 
-/* Disconnect v alone: its rings are unmapped, its event channel closed
- * (the guest sees the port close), the reason logged and kept. */
-static void vif_disconnect(struct netback *nb, struct nb_vif *v, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void vif_disconnect(struct netback *nb, struct nb_vif *v, const char *fmt, ...)
+void nb_vif_disconnect(struct netback *nb, struct nb_vif *v, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -237,7 +182,7 @@ static bool rx_ring_ok(struct netback *nb, struct nb_vif *v, uint32_t *prod)
     *prod = FV_RING_REQ_PROD(&v->rx);
     if (!FV_RING_REQUEST_PROD_OVERFLOW(&v->rx, *prod))
         return true;
-    vif_disconnect(nb, v, "RX ring: producer %u is %u requests ahead of the consumer (the ring "
+    nb_vif_disconnect(nb, v, "RX ring: producer %u is %u requests ahead of the consumer (the ring "
                    "has %u)", *prod, *prod - v->rx.req_cons, (unsigned)netif_rx_RING_SIZE);
     return false;
 }
@@ -272,7 +217,8 @@ static void deliver(struct netback *nb, struct nb_vif *w, const uint8_t *data, u
     w->rx.rsp_prod_pvt++;
     w->rx_dirty = true;
     if (rc) {
-        vif_disconnect(nb, w, "RX request id %u: grant %u %s", req.id, req.gref, grant_error(rc));
+        nb_vif_disconnect(nb, w, "RX request id %u: grant %u %s", req.id, req.gref,
+                          grant_error(rc));
         count_drop(nb, w, NB_DROP_DISCONNECTED);
         return;
     }
@@ -310,22 +256,22 @@ static struct nb_vif *switch_frame(struct netback *nb, struct nb_vif *src, const
     return w;
 }
 
-/* Everything the port received, up to the budget. In real time a burst's
- * time is read once (the clock is not free) and shared evenly among the
- * vifs its frames went to. */
-static int port_rx(struct netback *nb)
+/* What the port received, in bursts while the pass's RX budget lasts. In
+ * real time a burst's time is read once (the clock is not free) and shared
+ * evenly among the vifs its frames went to. */
+int nb_rx_from_port(struct netback *nb)
 {
     if (nb->c.sink)
         return 0;
     struct nb_pkt p[NB_BURST];
     struct nb_vif *to[NB_BURST];
     int moved = 0;
-    while (moved < NB_RX_BUDGET) {
+    while (nb->rx_left > 0) {
         unsigned n = nb_port_rx(nb->c.port, p, NB_BURST);
         if (!n)
             break;
         /* (the rx call itself is in the pass's unmeasured rest) */
-        fv_ns_t t0 = nb->c.virtual_time ? 0 : mono_ns();
+        fv_ns_t t0 = nb->c.virtual_time ? 0 : nb_mono_ns();
         struct mac_memo sm = { .valid = false }, dm = { .valid = false };
         /* The burst's own cost goes to the first frame's sender, if ours. */
         charge_burst(nb, p[0].len >= 12 ? vif_by_mac_memo(nb, &sm, p[0].data + 6) : NULL);
@@ -337,44 +283,48 @@ static int port_rx(struct netback *nb)
         }
         nb_port_free(nb->c.port, p, n);
         if (!nb->c.virtual_time) {
-            fv_ns_t dt = mono_ns() - t0, each = dt / (fv_ns_t)n;
+            fv_ns_t dt = nb_mono_ns() - t0, each = dt / (fv_ns_t)n;
             for (unsigned i = 0; i < n; i++)
                 if (to[i])
-                    charge_time(nb, to[i], i ? each : dt - each * (fv_ns_t)(n - 1));
+                    nb_charge_time(nb, to[i], i ? each : dt - each * (fv_ns_t)(n - 1));
         }
         moved += (int)n;
+        nb->rx_left -= (int)n;
     }
     return moved;
 }
 
 /* ---- TX: frames out of a guest --------------------------------------------------- */
 
-/* Send a burst taken from src: to local vifs directly when the port is the
- * host's (tap), else all through the port; what the port refuses is
- * dropped and counted. */
-static void forward(struct netback *nb, struct nb_vif *src, struct nb_pkt *p, unsigned n)
+/* Send frames: to local vifs directly when the port is the host's (tap),
+ * else all through the port; what the port refuses is dropped and counted
+ * to its sender. */
+void nb_forward(struct netback *nb, struct nb_vif *const *src, struct nb_pkt *p, unsigned n)
 {
     if (nb->c.sink) {
         nb_port_free(nb->c.port, p, n);
         return;
     }
     struct nb_pkt out[NB_BURST];
+    struct nb_vif *from[NB_BURST];
     unsigned k = 0;
     for (unsigned i = 0; i < n; i++) {
         struct nb_vif *w = nb->c.local_switch && !is_group(p[i].data) ? vif_by_mac(nb, p[i].data)
                                                                        : NULL;
         if (nb->c.local_switch && (w || is_group(p[i].data)))
-            switch_frame(nb, src, p[i].data, p[i].len, NULL);
-        if (w)
+            switch_frame(nb, src[i], p[i].data, p[i].len, NULL);
+        if (w) {
             nb_port_free(nb->c.port, &p[i], 1);
-        else
+        } else {
+            from[k] = src[i];
             out[k++] = p[i];
+        }
     }
     unsigned sent = k ? nb_port_tx(nb->c.port, out, k) : 0;
-    if (sent < k) {
-        NB_ADD(src->st.drops[NB_DROP_PORT_FULL], k - sent);
+    for (unsigned i = sent; i < k; i++)
+        NB_ADD(from[i]->st.drops[NB_DROP_PORT_FULL], 1);
+    if (sent < k)
         nb_port_free(nb->c.port, out + sent, k - sent);
-    }
 }
 
 static void tx_respond(struct nb_vif *v, uint16_t id, int16_t status)
@@ -386,79 +336,108 @@ static void tx_respond(struct nb_vif *v, uint16_t id, int16_t status)
     v->tx_dirty = true;
 }
 
-/* Copy one request's frame into p. 0; 1: refused (dropped, p unused); or
- * -1 after disconnecting v. */
-static int tx_one(struct netback *nb, struct nb_vif *v, struct nb_pkt *p)
+bool nb_tx_prod_ok(struct netback *nb, struct nb_vif *v, uint32_t prod)
 {
-    struct netif_tx_request req;
-    FV_RING_COPY_REQUEST(&v->tx, v->tx.req_cons, &req);
+    if (!FV_RING_REQUEST_PROD_OVERFLOW(&v->tx, prod))
+        return true;
+    nb_vif_disconnect(nb, v, "TX ring: producer %u is %u requests ahead of the consumer (the "
+                      "ring has %u)", prod, prod - v->tx.req_cons, (unsigned)netif_tx_RING_SIZE);
+    return false;
+}
+
+bool nb_tx_peek(struct nb_vif *v, struct netif_tx_request *req)
+{
+    FV_RING_COPY_REQUEST(&v->tx, v->tx.req_cons, req);
+    return req->size >= NB_ETH_HLEN && req->size <= NETIF_FRAME_MAX;
+}
+
+bool nb_tx_credit(struct netback *nb, struct nb_vif *v, uint32_t size)
+{
+    fv_ns_t due = 0;
+    if (nb_credit_take(&v->credit, size, nb->now, &due))
+        return true;
+    v->stalled = true;
+    if (!nb->due || due < nb->due)
+        nb->due = due;
+    return false;
+}
+
+/* The copy *req was taken once: only it is read from here on (XSA-155),
+ * whatever the guest writes into the slot meanwhile. */
+int nb_tx_take(struct netback *nb, struct nb_vif *v, const struct netif_tx_request *req,
+               struct nb_pkt *p)
+{
     v->tx.req_cons++;
-    /* From here on only the private copy is read (XSA-155). */
     const char *bad = NULL;
-    if (req.size < NB_ETH_HLEN || req.size > NETIF_FRAME_MAX)
+    if (req->size < NB_ETH_HLEN || req->size > NETIF_FRAME_MAX)
         bad = "size outside 14..1514";
-    else if (req.flags)
+    else if (req->flags)
         bad = "flags set (none are defined)";
-    else if ((uint32_t)req.offset + req.size > GNTTAB_PAGE_SIZE)
+    else if ((uint32_t)req->offset + req->size > GNTTAB_PAGE_SIZE)
         bad = "offset + size beyond the page";
-    int rc = bad ? -EINVAL : gnttab_copy_from(v->gt, 0, req.gref, req.offset, p->data, req.size);
+    int rc = bad ? -EINVAL : gnttab_copy_from(v->gt, 0, req->gref, req->offset, p->data,
+                                              req->size);
     if (rc) {
-        tx_respond(v, req.id, NETIF_RSP_ERROR);
+        tx_respond(v, req->id, NETIF_RSP_ERROR);
         if (bad)
-            vif_disconnect(nb, v, "TX request id %u (offset %u, size %u): %s", req.id, req.offset,
-                           req.size, bad);
+            nb_vif_disconnect(nb, v, "TX request id %u (offset %u, size %u): %s", req->id,
+                              req->offset, req->size, bad);
         else
-            vif_disconnect(nb, v, "TX request id %u: grant %u %s", req.id, req.gref,
-                           grant_error(rc));
+            nb_vif_disconnect(nb, v, "TX request id %u: grant %u %s", req->id, req->gref,
+                              grant_error(rc));
         return -1;
     }
     if (memcmp(p->data + 6, v->mac, 6) != 0) {
-        tx_respond(v, req.id, NETIF_RSP_ERROR);
+        tx_respond(v, req->id, NETIF_RSP_ERROR);
         NB_ADD(v->st.drops[NB_DROP_SPOOFED], 1);
         return 1;
     }
-    p->len = req.size;
-    tx_respond(v, req.id, NETIF_RSP_OKAY);
+    p->len = req->size;
+    tx_respond(v, req->id, NETIF_RSP_OKAY);
     v->pass_frames++;
     NB_ADD(v->st.tx_pkts, 1);
-    NB_ADD(v->st.tx_bytes, req.size);
-    charge_packet(nb, v, req.size);
+    NB_ADD(v->st.tx_bytes, req->size);
+    charge_packet(nb, v, req->size);
     return 0;
 }
 
-/* Up to the budget of v's TX requests, up to `prod` (the guest's producer,
- * read once). Returns the requests taken. */
+/* fairness none: up to the budget of v's TX requests, up to `prod` (the
+ * guest's producer, read once), in bursts; a request the vif's credit does
+ * not cover stays on the ring. Returns the requests taken. */
 static int vif_tx(struct netback *nb, struct nb_vif *v, uint32_t prod)
 {
-    if (FV_RING_REQUEST_PROD_OVERFLOW(&v->tx, prod)) {
-        vif_disconnect(nb, v, "TX ring: producer %u is %u requests ahead of the consumer (the "
-                       "ring has %u)", prod, prod - v->tx.req_cons, (unsigned)netif_tx_RING_SIZE);
+    if (!nb_tx_prod_ok(nb, v, prod))
         return 0;
-    }
     int taken = 0;
-    while (v->tx.req_cons != prod && taken < NB_TX_BUDGET) {
+    while (v->tx.req_cons != prod && taken < NB_TX_BUDGET && !v->stalled) {
         unsigned want = prod - v->tx.req_cons;
         if (want > NB_BURST)
             want = NB_BURST;
         if (want > (unsigned)(NB_TX_BUDGET - taken))
             want = (unsigned)(NB_TX_BUDGET - taken);
         struct nb_pkt p[NB_BURST];
+        struct nb_vif *src[NB_BURST];
         unsigned n = nb_port_alloc(nb->c.port, p, want);
         if (!n)
             break;                      /* no buffers: the requests wait for the next pass */
-        charge_burst(nb, v);
-        unsigned ok = 0;
+        unsigned ok = 0, used = 0;
         bool dead = false;
-        for (unsigned i = 0; i < n && !dead; i++) {
-            int rc = tx_one(nb, v, &p[ok]);
+        for (unsigned i = 0; i < n && !dead; i++, used++) {
+            struct netif_tx_request req;
+            if (nb_tx_peek(v, &req) && !nb_tx_credit(nb, v, req.size))
+                break;
+            int rc = nb_tx_take(nb, v, &req, &p[ok]);
+            src[ok] = v;
             ok += rc == 0;
             dead = rc < 0;
             taken += rc == 1;           /* a request consumed all the same */
         }
+        if (used)
+            charge_burst(nb, v);
         if (n > ok)
             nb_port_free(nb->c.port, p + ok, n - ok);
         if (ok)
-            forward(nb, v, p, ok);
+            nb_forward(nb, src, p, ok);
         taken += (int)ok;
         if (dead)
             break;
@@ -499,8 +478,24 @@ static void account_event(struct netback *nb, struct nb_vif *v, bool event, bool
         return;
     v->st.spurious++;
     if (++v->quiet_events >= NB_STORM_RUN)
-        vif_disconnect(nb, v, "event storm: %u notifications in a row with no work",
-                       v->quiet_events);
+        nb_vif_disconnect(nb, v, "event storm: %u notifications in a row with no work",
+                          v->quiet_events);
+}
+
+void nb_push_rx(struct netback *nb, struct nb_vif *v)
+{
+    if (!v->rx_dirty || atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED)
+        return;
+    bool n1 = false;
+    FV_RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&v->rx, n1);
+    v->rx_dirty = false;
+    if (n1) {
+        evtchn_send(nb->c.ev, 0, v->port);
+        if (nb->c.virtual_time) {
+            nb->cost += nb->c.scn->netback.cost_notify;
+            NB_ADD(v->st.backend_ns, nb->c.scn->netback.cost_notify);
+        }
+    }
 }
 
 /* Push v's responses, notify the guest if it asked, and re-arm its request
@@ -532,20 +527,33 @@ static int vif_flush(struct netback *nb, struct nb_vif *v)
         return 0;
     if (v->pass_tx)
         return 1;
+    /* Out of credit: its requests wait for the credit timer (the caller's
+     * next_due), and a re-armed event would only wake domain 0 for them. */
+    if (v->stalled)
+        return 0;
     int more = 0;
     FV_RING_FINAL_CHECK_FOR_REQUESTS(&v->tx, more);
     return more ? 1 : 0;
 }
 
-int netback_poll(struct netback *nb, fv_ns_t *cost)
+/* After v's TX: did the guest post RX buffers (a busy-polling backend looks
+ * at the RX producer, another cache line the guest writes, only when the
+ * guest signalled), and was its event work? A vif out of credit had work
+ * pending all the same. */
+static void vif_after_tx(struct netback *nb, struct nb_vif *v, bool event)
 {
-    nb->cost = 0;
-    nb->measured = 0;
-    fv_ns_t pass0 = nb->c.virtual_time ? 0 : mono_ns();
+    bool posted = false;
+    if ((event || !nb->c.polling) &&
+        atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
+        posted = rx_posted(nb, v);
+    if (atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
+        account_event(nb, v, event, v->pass_tx > 0 || posted || v->stalled);
+}
+
+/* fairness none: each vif in turn, up to its budget; then the port. */
+static int pass_none(struct netback *nb, bool any_event)
+{
     int moved = 0;
-    /* One look at domain 0's pending bits saves a lookup per vif when no
-     * event came (a busy-polling pass, mostly). */
-    bool any_event = evtchn_pending_any(nb->c.ev, 0, 0) == 1;
     for (int i = 0; i < nb->nr_vifs; i++) {
         struct nb_vif *v = &nb->vif[i];
         if (atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED)
@@ -556,22 +564,50 @@ int netback_poll(struct netback *nb, fv_ns_t *cost)
          * the time. The clock only around real work. */
         uint32_t prod = FV_RING_REQ_PROD(&v->tx);
         bool timed = !nb->c.virtual_time && prod != v->tx.req_cons;
-        fv_ns_t t0 = timed ? mono_ns() : 0;
+        fv_ns_t t0 = timed ? nb_mono_ns() : 0;
         int n = vif_tx(nb, v, prod);
         if (timed)
-            charge_time(nb, v, mono_ns() - t0);
+            nb_charge_time(nb, v, nb_mono_ns() - t0);
         v->pass_tx = n;
-        /* A busy-polling backend looks at the RX producer (another cache
-         * line the guest writes) only when the guest signalled. */
-        bool posted = false;
-        if ((event || !nb->c.polling) &&
-            atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
-            posted = rx_posted(nb, v);
-        if (atomic_load_explicit(&v->state, memory_order_relaxed) == VIF_CONNECTED)
-            account_event(nb, v, event, n > 0 || posted);
+        vif_after_tx(nb, v, event);
         moved += n;
     }
-    moved += port_rx(nb);
+    return moved + nb_rx_from_port(nb);
+}
+
+/* fairness drr: every event cleared first, then the rounds (which deliver
+ * the port's frames between them), then the rest of the port. */
+static int pass_drr(struct netback *nb, bool any_event)
+{
+    for (int i = 0; i < nb->nr_vifs; i++) {
+        struct nb_vif *v = &nb->vif[i];
+        v->pass_tx = 0;
+        v->pass_event = atomic_load_explicit(&v->state, memory_order_acquire) == VIF_CONNECTED &&
+                        any_event && evtchn_test_and_clear_pending(nb->c.ev, 0, v->port) == 1;
+    }
+    int moved = nb_drr_tx(nb);
+    for (int i = 0; i < nb->nr_vifs; i++) {
+        struct nb_vif *v = &nb->vif[i];
+        if (atomic_load_explicit(&v->state, memory_order_acquire) == VIF_CONNECTED)
+            vif_after_tx(nb, v, v->pass_event);
+    }
+    return moved + nb_rx_from_port(nb);
+}
+
+int netback_poll_at(struct netback *nb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
+{
+    nb->cost = 0;
+    nb->measured = 0;
+    nb->due = 0;
+    nb->rx_left = NB_RX_BUDGET;
+    fv_ns_t pass0 = nb->c.virtual_time ? 0 : nb_mono_ns();
+    nb->now = nb->c.virtual_time ? (now > nb->now ? now : nb->now) : pass0;
+    for (int i = 0; i < nb->nr_vifs; i++)
+        nb->vif[i].stalled = false;
+    /* One look at domain 0's pending bits saves a lookup per vif when no
+     * event came (a busy-polling pass, mostly). */
+    bool any_event = evtchn_pending_any(nb->c.ev, 0, 0) == 1;
+    int moved = nb->drr ? pass_drr(nb, any_event) : pass_none(nb, any_event);
     int more = 0;
     for (int i = 0; i < nb->nr_vifs; i++)
         more |= vif_flush(nb, &nb->vif[i]);
@@ -579,10 +615,18 @@ int netback_poll(struct netback *nb, fv_ns_t *cost)
         for (int i = 0; i < nb->nr_vifs; i++)
             nb->vif[i].pass_frames = 0;
     } else if (moved || !nb->c.polling) {
-        share_rest(nb, mono_ns() - pass0);
+        share_rest(nb, nb_mono_ns() - pass0);
     }
     *cost = nb->cost;
+    if (next_due)
+        *next_due = !nb->due ? 0 : nb->c.virtual_time ? nb->due
+                                  : nb->due > nb->now ? nb->due - nb->now : 1;
     return moved + more;
+}
+
+int netback_poll(struct netback *nb, fv_ns_t *cost)
+{
+    return netback_poll_at(nb, nb->now, cost, NULL);
 }
 
 /* ---- set-up ---------------------------------------------------------------------- */
@@ -655,6 +699,8 @@ static int build_vifs(struct netback *nb)
             v->dom_name = sd->name;
             memcpy(v->mac, sd->vifs[i].mac, 6);
             v->gt = nb->c.gt ? nb->c.gt[d] : NULL;
+            nb_drr_init(&v->drr, sd->vifs[i].weight);
+            nb_credit_init(&v->credit, sd->vifs[i].rate_bytes, sd->vifs[i].rate_interval, nb->now);
             uint32_t h = mac_hash(v->mac) & nb->hmask;
             while (nb->htab[h])
                 h = (h + 1) & nb->hmask;
@@ -671,6 +717,9 @@ struct netback *netback_create(const struct netback_conf *c)
         return NULL;
     nb->c = *c;
     nb->c.gt = NULL;
+    nb->drr = c->scn->netback.fairness == SCN_NB_FAIR_DRR;
+    /* Credit windows start now: at run time 0, or on the host's clock. */
+    nb->now = c->virtual_time ? 0 : nb_mono_ns();
     if (build_vifs(nb) == 0) {
         for (int k = 0; k < nb->nr_vifs; k++)
             nb->vif[k].gt = c->gt ? c->gt[nb->vif[k].d] : NULL;
@@ -705,3 +754,25 @@ const struct netback_vif_stats *netback_vif_stats(const struct netback *nb, int 
 }
 
 uint64_t netback_unowned_drops(const struct netback *nb) { return nb->unowned_drops; }
+
+/* ---- starvation (hv/starve.h) ----------------------------------------------------- */
+
+int netback_vif_backlog(const struct netback *nb, int d, int vif, uint64_t *served)
+{
+    *served = 0;
+    if (d < 0 || d >= nb->c.scn->nr_domains || nb->first[d] < 0 || vif < 0 ||
+        vif >= nb->c.scn->domains[d].nr_vifs)
+        return -ENODEV;
+    const struct nb_vif *v = &nb->vif[nb->first[d] + vif];
+#define NB_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+    *served = NB_LD(v->st.tx_pkts) + NB_LD(v->st.rx_pkts) + NB_LD(v->st.drops[NB_DROP_SPOOFED]);
+#undef NB_LD
+    if (atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED)
+        return 0;
+    /* Every TX request is answered once, so what is neither consumed nor
+     * answered is between the two shared producers (a hostile front may
+     * claim more than a ring: that is at most a ring's worth). */
+    uint32_t n = __atomic_load_n(&v->tx.sring->req_prod, __ATOMIC_ACQUIRE) -
+                 __atomic_load_n(&v->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
+    return n > (uint32_t)netif_tx_RING_SIZE ? (int)netif_tx_RING_SIZE : (int)n;
+}

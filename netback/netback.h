@@ -20,6 +20,17 @@
  * anti-spoofing would): the source MAC is how netback tells, for a frame
  * coming back from the port, whose it was.
  *
+ * Service (netback.fairness, netback/qos.h): with `none` a pass takes up
+ * to 64 TX requests of each vif in turn, then delivers up to 256 frames
+ * from the port. With `drr` it goes round the vifs in deficit round robin
+ * by their weights, re-reading each producer every round (a request that
+ * comes mid-pass is served in the next round) and delivering the port's
+ * frames between rounds; a pass takes as many requests as none would (up
+ * to 64 per vif that has any pending), shared by DRR. Either way a vif
+ * with a `rate` pays each frame from its credit (Linux netback's rule,
+ * qos.h); a frame its credit does not cover stays on the ring, with every
+ * one behind it, until the credit timer (next_due): nothing is dropped.
+ *
  * Locking: netback_poll runs on one thread at a time (domain 0's vCPU 0,
  * with preemption off, or its dedicated pCPU); netback_connect comes from
  * guest vCPUs on other threads. A vif's state word is the only thing both
@@ -85,13 +96,28 @@ void netback_destroy(struct netback *nb);
  * disconnected already), or the grant or event-channel error. */
 int netback_connect(struct netback *nb, int d, int vif, uint32_t tx_ref, uint32_t rx_ref, int port);
 
-/* One pass over every vif and the port. Returns the frames moved; *cost is
- * the modelled CPU time of the pass (virtual time) or 0. */
+/* One pass over every vif and the port at `now` (virtual time: the run's
+ * time, never going back; real time: ignored, netback reads
+ * CLOCK_MONOTONIC). Returns the frames moved (> 0: call again); *cost is
+ * the modelled CPU time of the pass (virtual time) or 0. *next_due (NULL:
+ * not wanted) is 0, or when a vif out of credit gets more (its requests
+ * wait on its ring until then, and no event will come for them): a run
+ * time in virtual time, nanoseconds from now in real time. */
+int netback_poll_at(struct netback *nb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due);
+/* netback_poll_at at the last pass's time (virtual time: 0 before any),
+ * without next_due. */
 int netback_poll(struct netback *nb, fv_ns_t *cost);
 
 /* The statistics of vif `vif` of domain index d, or NULL. */
 const struct netback_vif_stats *netback_vif_stats(const struct netback *nb, int d, int vif);
 /* Drops not attributable to a guest (a frame from the port to no one). */
 uint64_t netback_unowned_drops(const struct netback *nb);
+
+/* Starvation (hv/starve.h): TX requests vif `vif` of domain index d has on
+ * its ring not answered yet (0 when it is not connected), and in *served
+ * the frames of its netback moved so far (sent, delivered, and refused as
+ * spoofed). From any thread while passes run: it reads only the shared
+ * ring's indices and the counters, atomically. -ENODEV: no such vif. */
+int netback_vif_backlog(const struct netback *nb, int d, int vif, uint64_t *served);
 
 #endif

@@ -12,6 +12,10 @@
  * the runtime, so every pCPU reschedules exactly at each boundary and no
  * policy timer is needed.
  *
+ * Charge-back: nothing to charge (no charge hook; `charged_ns` stays 0):
+ * windows are fixed in the frame and never lent, so nothing a domain gets
+ * depends on what it used.
+ *
  * Locking: the core calls every hook with the scheduler lock held (no lock
  * in the single-threaded sim engine); the window table is only read or
  * replaced under it. Nothing here blocks or calls into the core except

@@ -20,6 +20,13 @@
  * that order too). The re-sort itself walks a runqueue only if a vCPU may
  * be out of line in it.
  *
+ * Charge-back (`sched.chargeback: on`; off by default, as Xen has none):
+ * the charge hook burns a vCPU's credits for backend time exactly as for
+ * time it ran (10 credits per ms, the same residual) and joins it to the
+ * accounting as running does. Its priority changes at the next accounting,
+ * as after a run: a domain whose I/O keeps Domain-0 busy goes OVER sooner,
+ * so loses BOOST sooner, and if capped is parked sooner.
+ *
  * Locking: the core calls every hook, and the two timer callbacks (the
  * master's accounting, each pCPU's tick), with the scheduler lock held. That
  * one lock covers all runqueues and the accounting state, so this file takes
@@ -438,6 +445,18 @@ static void acct_start(struct csched_private *prv, struct csched_unit *svc)
     prv->weight += sdom->weight;
     if (clist_empty(&sdom->active_sdom_elem))
         clist_add_before(&sdom->active_sdom_elem, prv->active_sdom.next);
+}
+
+/* Charge-back: backend time costs credits as run time does (see header). */
+static void csched_charge(struct scheduler *s, struct sched_unit *u, fv_ns_t ns)
+{
+    struct csched_unit *svc = csched_unit(u);
+    int64_t val = ns * CSCHED_CREDITS_PER_MSEC + svc->residual;
+
+    svc->credit -= (int)(val / FV_MS(1));
+    svc->residual = val % FV_MS(1);
+    if (clist_empty(&svc->active_elem))
+        acct_start(csched_priv(s), svc);
 }
 
 static void acct_stop(struct csched_private *prv, struct csched_unit *svc)
@@ -1160,5 +1179,6 @@ const struct sched_ops sched_credit_ops = {
     .check_dom = csched_check_dom,
     .adjust = csched_adjust,
     .adjust_global = csched_adjust_global,
+    .charge = csched_charge,
     .dump = csched_dump,
 };

@@ -58,8 +58,13 @@
  *   returns, so the previous vCPU is requeued (and its budget returned)
  *   inside do_schedule, after the slice of the next one has been computed
  *   against the runqueue without it, exactly as Xen computes it.
- * - No charge hook: Xen's credit2 never charges a domain for work done on
- *   its behalf elsewhere (the project's own "fair" policy does).
+ * - Charge-back (`sched.chargeback: on`; off by default, as Xen never
+ *   charges a domain for work done on its behalf elsewhere): the charge
+ *   hook burns a vCPU's credit for backend time as for its own run,
+ *   ns x max_weight / weight with the same residual, floored at
+ *   CREDIT_MIN; a queued vCPU moves back in the runqueue (behind its new
+ *   equals), a running one keeps its slice. The cap budget is not drawn:
+ *   it bounds the domain's own CPU.
  */
 #include "sched.h"
 
@@ -274,6 +279,23 @@ static void burn_credits(struct scheduler *s, struct sched_unit *u, fv_ns_t now)
     if (c2_capped(u))
         cu->budget -= delta;
     cu->start = now;
+}
+
+/* Charge-back: backend time costs credit as run time does (see header). */
+static void c2_charge(struct scheduler *s, struct sched_unit *u, fv_ns_t ns)
+{
+    struct c2_unit *cu = c2_unit(u);
+    bool queued = cu->on_runq;
+
+    if (queued)
+        runq_remove(s, u);
+    uint64_t val = (uint64_t)ns * c2_priv(s)->max_weight + cu->residual;
+    cu->residual = (uint32_t)(val % cu->weight);
+    cu->credit -= (fv_ns_t)(val / cu->weight);
+    if (cu->credit < C2_CREDIT_MIN)
+        cu->credit = C2_CREDIT_MIN;
+    if (queued)
+        runq_insert(s, u);
 }
 
 /* Time it takes u to burn `credit`. */
@@ -975,5 +997,6 @@ const struct sched_ops sched_credit2_ops = {
     .check_dom = c2_check_dom,
     .adjust = c2_adjust,
     .adjust_global = c2_adjust_global,
+    .charge = c2_charge,
     .dump = c2_dump,
 };

@@ -8,6 +8,10 @@
  * goes to the first waiter whose affinity allows it. An assigned vCPU runs
  * with no time limit (runtime -1): only blocking or removal stop it.
  *
+ * Charge-back: nothing to charge (no charge hook; `charged_ns` stays 0):
+ * a vCPU owns its pCPU outright and no time is shared, so there is no
+ * share to debit.
+ *
  * Locking: the core calls every hook with the scheduler lock held (no lock
  * in the single-threaded sim engine); the wait queue, the free mask and the
  * per-pCPU owners are only touched under it. Nothing here blocks or calls

@@ -10,6 +10,7 @@ extern const struct sched_ops sched_credit2_ops;
 extern const struct sched_ops sched_rtds_ops;
 extern const struct sched_ops sched_null_ops;
 extern const struct sched_ops sched_arinc653_ops;
+extern const struct sched_ops sched_fair_ops;
 
 const struct sched_ops *const sched_policies[] = {
     &sched_credit_ops,
@@ -17,6 +18,7 @@ const struct sched_ops *const sched_policies[] = {
     &sched_rtds_ops,
     &sched_null_ops,
     &sched_arinc653_ops,
+    &sched_fair_ops,
     NULL,
 };
 
@@ -47,6 +49,12 @@ void sched_global_defaults(const struct sched_ops *ops, struct sched_global_para
         gp->ratelimit = d->def;
     if ((d = sched_param_find(ops->global_params, "frame")))
         gp->frame = d->def;
+    if ((d = sched_param_find(ops->global_params, "boost")))
+        gp->boost = d->def;
+    if ((d = sched_param_find(ops->global_params, "dom0_budget")))
+        gp->dom0_budget = d->def;
+    if ((d = sched_param_find(ops->global_params, "dom0_period")))
+        gp->dom0_period = d->def;
 }
 
 void sched_dom_defaults(struct sched_dom_params *p)

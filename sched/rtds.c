@@ -36,6 +36,14 @@
  * replenishment handler counts them per vCPU (one per deadline crossed)
  * and dump prints them.
  *
+ * Charge-back: refused (no charge hook, so `charged_ns` stays 0 even with
+ * `sched.chargeback: on`). A reservation is a promise of CPU to the vCPU
+ * itself in every period: spending its budget on backend work it did not
+ * run would make it miss the deadlines it was promised, and budget/period
+ * would no longer say what it gets. Backend CPU is Domain-0's, under
+ * Domain-0's own reservation; bound a guest's I/O with its vif's `rate`
+ * instead.
+ *
  * Locking: the core calls every hook, and the replenishment timer, with the
  * scheduler lock held (no lock at all in the single-threaded sim engine), so
  * the queues (trees, their hints and cached head), the tickled mask and

@@ -57,9 +57,12 @@ struct sched_window {
 
 /* Policy-wide parameters (the `sched:` block of a scenario, xl sched-*-s). */
 struct sched_global_params {
-    fv_ns_t tslice;         /* credit: 30 ms (1..1000 ms) */
+    fv_ns_t tslice;         /* credit: 30 ms (1..1000 ms); fair: 5 ms (100 us..1 s) */
     fv_ns_t ratelimit;      /* credit/credit2: 1 ms (100 us..500 ms, <= tslice); 0 = off */
     fv_ns_t frame;          /* arinc653: major frame; 0 = sum of windows */
+    fv_ns_t boost;          /* fair: wake-up boost allowance, 1 ms (0 = none) */
+    fv_ns_t dom0_budget;    /* fair: Domain-0's guaranteed run per dom0_period, 5 ms (0 = none) */
+    fv_ns_t dom0_period;    /* fair: 10 ms */
     int nr_windows;         /* arinc653 */
     struct sched_window windows[SCHED_MAX_WINDOWS];
 };
@@ -104,6 +107,8 @@ struct sched_domain {
     struct sched_dom_params params;
     int nr_units;
     struct sched_unit **units;
+    fv_ns_t charged_ns;         /* backend time charged to it so far (core-owned) */
+    fv_ns_t charged_iv;         /* ... since the last sched_core_entitle (core-owned) */
     void *priv;                 /* the policy's per-domain data */
 };
 
@@ -171,12 +176,17 @@ struct sched_ops {
     int  (*adjust)(struct scheduler *s, struct sched_domain *d,
                    const struct sched_dom_params *p);
     int  (*adjust_global)(struct scheduler *s, const struct sched_global_params *gp);
-    /* Work done on a unit's behalf elsewhere (backend CPU) to be charged. */
+    /* Work done on a unit's behalf elsewhere (backend CPU) to be charged
+     * (charge-back): ns > 0 of Domain-0's time spent on the domain's I/O,
+     * given to the policy as if u had run it. NULL: the policy does not
+     * charge (its header says why) and the core reports nothing charged. */
     void (*charge)(struct scheduler *s, struct sched_unit *u, fv_ns_t ns);
     /* Fill demand[i].entitled (in pCPUs) for the interval; default is
      * weighted water-filling with caps (sched_waterfill). */
     void (*entitle)(struct scheduler *s, struct sched_demand *d, int n);
     void (*dump)(struct scheduler *s, FILE *f);
+    /* Charge-back's default for this policy (`sched.chargeback`). */
+    bool chargeback;
 };
 
 /* ---- a scheduler instance ------------------------------------------------ */
@@ -202,6 +212,11 @@ struct scheduler {
     struct sched_global_params gp;
     const struct sched_core_ops *core;
     void *core_ctx;
+    fv_ns_t entitle_at;                 /* last sched_core_entitle (core-owned) */
+    /* pCPUs an entitle hook shares out: nr_cpus plus the domains' charged
+     * backend time per ns of the interval (core-owned; see
+     * sched_core_entitle). */
+    double entitle_capacity;
 };
 
 /* ---- core services for policies (inline fast path) ----------------------- */

@@ -53,6 +53,7 @@ struct bbf_conf {
     unsigned qdepth;                    /* 0: blkback's default (32) */
     fv_ns_t latency;                    /* the virtual-time model */
     uint64_t bandwidth;
+    unsigned model_depth;               /* 0: 1, one request at a time on the shared disk */
     fv_ns_t cost_request, cost_kib;
     bool real_time;                     /* measured CPU, no model */
     const char *file_dir;               /* real time: image files DIR/guestN.img, not memory */
@@ -168,6 +169,9 @@ static inline void bbf_scenario(struct bbf *f)
     b->qdepth = c->qdepth ? c->qdepth : 32;
     b->latency = c->latency;
     b->bandwidth = c->bandwidth;
+    /* One unit by default: due = max(now, previous due) + latency + bytes /
+     * bandwidth, the times the service tests compute. */
+    b->model_depth = c->model_depth ? c->model_depth : 1;
     b->cost_request = c->cost_request;
     b->cost_kib = c->cost_kib;
 }

@@ -82,13 +82,15 @@ static void verify_file_and_image(void **state)
     free(dir);
 }
 
-/* One vbd serves one request at a time in the model: 4 KiB random reads
- * take latency + 4096 B / bandwidth = 100 us + 1907 ns each (rounded down
- * to the ns), whatever the queue depth: 9,812 in one second. */
+/* A device of one unit (blkback.model.depth 1: the default 16 serves
+ * 16 at once, tests/test_blk_qos_sim.c) serves one request at a time: 4 KiB
+ * random reads take latency + 4096 B / bandwidth = 100 us + 1907 ns each
+ * (rounded down to the ns), whatever the queue depth: 9,812 in one second. */
 static void model_iops_exact(void **state)
 {
     (void)state;
     struct scenario *s = one_disk("blk-flood", 64 * MIB, NULL, 1000);
+    s->blkback.model_depth = 1;
     struct run_result r;
     tu_sim_ok(s, &r, NULL);
     fv_ns_t service = FV_US(100) + (fv_ns_t)((4096ULL * 1000000000ULL) / (2ULL << 30));

@@ -1,6 +1,8 @@
 /* test_plot.c — the graphs of a results directory (gnuplot is required:
- * tools/deps installs it) and the CSV reader that picks what they draw
- * (results_read_domains, results_rank_domains). */
+ * tools/deps installs it) with domains drawn one by one, and the CSV reader
+ * (results_read_domains, results_rank_domains). Groups of replicas, the
+ * share graph and the starvation marks: test_plot_groups.c,
+ * test_plot_marks.c. */
 #include "testutil.h"
 #include "hv/results.h"
 #include "hv/run.h"
@@ -272,13 +274,11 @@ static void test_plot_net(void **st)
     char *p = path2(dir, "plots/net-throughput.csv");
     char *text = tu_read(p, NULL);
     assert_non_null(text);
-    assert_string_equal(text, "t_s,domain,rx_mbit_s,tx_mbit_s\n"
-                              "0.100,web,10.000000,5.000000\n"
-                              "0.100,dom-2,0.000000,0.000000\n"
-                              "0.200,web,10.000000,5.000000\n"
-                              "0.200,dom-2,1.000000,0.000000\n"
-                              "0.250,web,20.000000,10.000000\n"
-                              "0.250,dom-2,0.000000,0.000000\n");
+    /* A column per domain and metric (neither is a group of replicas). */
+    assert_string_equal(text, "t_s,web.rx_mbit_s,web.tx_mbit_s,dom-2.rx_mbit_s,dom-2.tx_mbit_s\n"
+                              "0.100,10.000000,5.000000,0.000000,0.000000\n"
+                              "0.200,10.000000,5.000000,1.000000,0.000000\n"
+                              "0.250,20.000000,10.000000,0.000000,0.000000\n");
     free(text);
     free(p);
     char *svg = svg_text(dir, "net-throughput.svg");
@@ -313,10 +313,18 @@ static void test_plot_net_many_domains(void **st)
     char *p = path2(dir, "plots/net-throughput.csv");
     char *text = tu_read(p, NULL);
     assert_non_null(text);
-    assert_non_null(strstr(text, "\n0.200,web,10.000000,5.000000\n0.200,dom-4,"));
-    assert_non_null(strstr(text, "\n0.200,dom-14,13.000000,0.000000\n"));
-    assert_null(strstr(text, "dom-3,"));
-    assert_null(strstr(text, "dom-2,"));
+    /* In the order of their bytes: web, dom-14 (13 x 12,500 B) .. dom-4. */
+    char want[1024] = "t_s,web.rx_mbit_s,web.tx_mbit_s", row[512] = "0.200,10.000000,5.000000";
+    for (int i = 14; i >= 4; i--) {
+        snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                 ",dom-%d.rx_mbit_s,dom-%d.tx_mbit_s", i, i);
+        snprintf(row + strlen(row), sizeof(row) - strlen(row), ",%d.000000,0.000000", i - 1);
+    }
+    assert_memory_equal(text, want, strlen(want));
+    assert_int_equal(text[strlen(want)], '\n');
+    assert_non_null(strstr(text, row));
+    assert_null(strstr(text, "dom-3."));
+    assert_null(strstr(text, "dom-2."));
     free(text);
     free(p);
     char *svg = svg_text(dir, "net-throughput.svg");
@@ -423,13 +431,10 @@ static void test_plot_blk(void **st)
     char *p = path2(dir, "plots/blk-iops.csv");
     char *text = tu_read(p, NULL);
     assert_non_null(text);
-    assert_string_equal(text, "t_s,domain,read_iops,write_iops\n"
-                              "0.100,web,1000.000000,500.000000\n"
-                              "0.100,dom-2,0.000000,0.000000\n"
-                              "0.200,web,1000.000000,500.000000\n"
-                              "0.200,dom-2,0.000000,100.000000\n"
-                              "0.250,web,2000.000000,1000.000000\n"
-                              "0.250,dom-2,0.000000,0.000000\n");
+    assert_string_equal(text, "t_s,web.read_iops,web.write_iops,dom-2.read_iops,dom-2.write_iops\n"
+                              "0.100,1000.000000,500.000000,0.000000,0.000000\n"
+                              "0.200,1000.000000,500.000000,0.000000,100.000000\n"
+                              "0.250,2000.000000,1000.000000,0.000000,0.000000\n");
     free(text);
     free(p);
     assert_false(exists(dir, "plots/net-throughput.csv"));
@@ -471,10 +476,19 @@ static void test_plot_blk_many_domains(void **st)
     char *p = path2(dir, "plots/blk-iops.csv");
     char *text = tu_read(p, NULL);
     assert_non_null(text);
-    assert_non_null(strstr(text, "\n0.200,web,1000.000000,500.000000\n0.200,dom-4,"));
-    assert_non_null(strstr(text, "\n0.200,dom-14,0.000000,1300.000000\n"));
-    assert_null(strstr(text, "dom-3,"));
-    assert_null(strstr(text, "dom-2,"));
+    /* In the order of their requests: web, dom-14 (13 x 10 writes) .. dom-4. */
+    char want[1024] = "t_s,web.read_iops,web.write_iops";
+    char row[512] = "0.200,1000.000000,500.000000";
+    for (int i = 14; i >= 4; i--) {
+        snprintf(want + strlen(want), sizeof(want) - strlen(want),
+                 ",dom-%d.read_iops,dom-%d.write_iops", i, i);
+        snprintf(row + strlen(row), sizeof(row) - strlen(row), ",0.000000,%d00.000000", i - 1);
+    }
+    assert_memory_equal(text, want, strlen(want));
+    assert_int_equal(text[strlen(want)], '\n');
+    assert_non_null(strstr(text, row));
+    assert_null(strstr(text, "dom-3."));
+    assert_null(strstr(text, "dom-2."));
     free(text);
     free(p);
     char *svg = svg_text(dir, "blk-iops.svg");
@@ -502,7 +516,7 @@ static void test_plot_blk_errors_only(void **st)
     free(svg);
     char *p = path2(dir, "plots/blk-iops.csv");
     char *text = tu_read(p, NULL);
-    assert_string_equal(text, "t_s,domain,read_iops,write_iops\n");
+    assert_string_equal(text, "t_s\n");      /* nobody to draw */
     free(text);
     free(p);
     tu_rmtree(dir);
@@ -525,15 +539,15 @@ static void test_plot_blk_and_net(void **st)
     plot_dir(dir, graphs, NULL);
     char *p = path2(dir, "plots/net-throughput.csv");
     char *text = tu_read(p, NULL);
-    assert_string_equal(text, "t_s,domain,rx_mbit_s,tx_mbit_s\n"
-                              "0.100,web,10.000000,0.000000\n"
-                              "0.200,web,10.000000,0.000000\n"
-                              "0.250,web,20.000000,0.000000\n");
+    assert_string_equal(text, "t_s,web.rx_mbit_s,web.tx_mbit_s\n"
+                              "0.100,10.000000,0.000000\n"
+                              "0.200,10.000000,0.000000\n"
+                              "0.250,20.000000,0.000000\n");
     free(text);
     free(p);
     p = path2(dir, "plots/blk-iops.csv");
     text = tu_read(p, NULL);
-    assert_non_null(strstr(text, "\n0.200,dom-2,0.000000,100.000000\n"));
+    assert_non_null(strstr(text, "\n0.200,1000.000000,500.000000,0.000000,100.000000\n"));
     free(text);
     free(p);
     tu_rmtree(dir);

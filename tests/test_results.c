@@ -53,6 +53,20 @@ static void test_jain_known(void **st)
     rr.doms[0].entitled_share = 0.5;
     run_result_finish(&rr);
     assert_true(rr.jain == 1.0 && rr.min_normalized_share == 1.0);
+    /* Entitled to next to nothing (a guest whose I/O costs no CPU in virtual
+     * time) is left out too; just above the bound it counts. */
+    rr.doms[1].entitled_share = RUN_JAIN_MIN_ENTITLED / 2;
+    rr.doms[1].cpu_share = 0;
+    run_result_finish(&rr);
+    assert_true(rr.jain == 1.0 && rr.min_normalized_share == 1.0);
+    rr.doms[1].entitled_share = RUN_JAIN_MIN_ENTITLED;
+    run_result_finish(&rr);
+    assert_true(rr.jain == 0.5 && rr.min_normalized_share == 0.0);
+    /* jain_guests leaves Domain-0 (id 0) out: x = {1 (Domain-0), 0}. */
+    assert_true(rr.jain_guests == 0.5);
+    rr.doms[0].id = 0;
+    run_result_finish(&rr);
+    assert_true(rr.jain == 0.5 && rr.jain_guests == 0.0);
     free_all(&s, &rr);
     assert_null(rr.doms);
 }
@@ -143,7 +157,7 @@ static void check_summary(json_t *j, bool complete)
     assert_int_equal(ival(d1, "deadline_misses"), 4);
     assert_pct(json_object_get(d1, "wait_ns"), 0, 0, 0);
     json_t *fair = json_object_get(j, "fairness");
-    static const char *const fkeys[] = { "jain", "min_normalized_share", NULL };
+    static const char *const fkeys[] = { "jain", "min_normalized_share", "jain_guests", NULL };
     assert_keys(fair, fkeys);
     assert_true(json_real_value(json_object_get(fair, "jain")) == 0.9);
     assert_true(json_real_value(json_object_get(fair, "min_normalized_share")) == 0.5);
@@ -515,7 +529,7 @@ static void test_print_table(void **st)
     assert_non_null(strstr(t, "wakeup p99 (ms)"));
     assert_non_null(strstr(t, "\nweb "));
     assert_non_null(strstr(t, "\nbatch "));
-    assert_non_null(strstr(t, "fairness: jain 0.900  min normalized share 0.50  starvation events 3\n"));
+    assert_non_null(strstr(t, "fairness: jain 0.900 (guests 0.900)  min normalized share 0.50  starvation events 3\n"));
     assert_null(strstr(t, "INTERRUPTED"));
     /* Columns line up: every table row is as long as the header row. */
     char *l1 = strchr(t, '\n') + 1, *l2 = strchr(l1, '\n') + 1, *l3 = strchr(l2, '\n') + 1;

@@ -43,7 +43,7 @@ static void test_unknown_policy(void **st)
     (void)st;
     load_bad(MIN_HEAD "sched: {policy: fifo}\n" ONE_DOM, NULL, 0,
              "s.yaml:2:17: unknown policy \"fifo\" (expected one of: credit, credit2, rtds, "
-             "null, arinc653)");
+             "null, arinc653, fair)");
 }
 
 static void test_weight_zero(void **st)
@@ -80,10 +80,10 @@ static void test_tslice_under_rtds(void **st)
 {
     (void)st;
     load_bad(MIN_HEAD "sched:\n  policy: rtds\n  tslice: 5ms\n" ONE_DOM, NULL, 0,
-             "s.yaml:4:3: tslice is not a parameter of policy rtds (expected one of: policy)");
+             "s.yaml:4:3: tslice is not a parameter of policy rtds (expected one of: policy, chargeback)");
     load_bad_has(MIN_HEAD "sched: { policy: credit2, tslice: 5ms }\n" ONE_DOM, NULL, 0,
                  "s.yaml:2:27: ", "tslice is not a parameter of policy credit2 "
-                 "(expected one of: policy, ratelimit)");
+                 "(expected one of: policy, ratelimit, chargeback)");
     load_bad_has(MIN_HEAD "sched: { policy: credit, windows: [] }\n" ONE_DOM, NULL, 0,
                  "s.yaml:2:26: ", "windows is not a parameter of policy credit");
 }

@@ -102,6 +102,9 @@ static void assert_bb_defaults(const struct scn_blkback *bb, enum scn_nb_cpu cpu
     assert_int_equal(bb->bandwidth, 1536ULL << 20);
     assert_int_equal(bb->cost_request, FV_US(2));
     assert_int_equal(bb->cost_kib, 85);
+    assert_int_equal(bb->fairness, SCN_BLK_FAIR_NONE);
+    assert_int_equal(bb->depth, 16);
+    assert_int_equal(bb->model_depth, 16);
 }
 
 /* A vbd alone makes blkback and Domain-0 (no netback); none, neither. */
@@ -261,10 +264,8 @@ static void test_blkback_refusals(void **st)
              "s.yaml:2:20: qdepth 0 is out of range (expected 1..256)");
     load_bad(HEAD "blkback: { qdepth: 257 }\n" VBD_DOM, NULL, 0,
              "s.yaml:2:20: qdepth 257 is out of range (expected 1..256)");
-    load_bad(HEAD "blkback: { fairness: sfq }\n" VBD_DOM, NULL, 0,
-             "s.yaml:2:22: blkback.fairness: sfq is not implemented yet (expected none)");
     load_bad(HEAD "blkback: { fairness: drr }\n" VBD_DOM, NULL, 0,
-             "s.yaml:2:22: unknown blkback.fairness \"drr\" (expected none)");
+             "s.yaml:2:22: unknown blkback.fairness \"drr\" (expected one of: none, sfq)");
     load_bad(HEAD "blkback: { model: { bandwidth: 2GB/s } }\n" VBD_DOM, NULL, 0,
              "s.yaml:2:32: bandwidth \"2GB/s\" is not a byte rate " BW_EXPECT);
     load_bad(HEAD "blkback: { model: { bandwidth: 2GiB } }\n" VBD_DOM, NULL, 0,
@@ -283,10 +284,11 @@ static void test_blkback_refusals(void **st)
              "s.yaml:2:30: latency -1us is negative (expected a duration >= 0ns)");
     load_bad(HEAD "blkback: { cost: { request: 1 } }\n" VBD_DOM, NULL, 0,
              "s.yaml:2:29: request \"1\" has no unit (expected a number with ns, us, ms or s)");
-    load_bad(HEAD "blkback: { depth: 4 }\n" VBD_DOM, NULL, 0, "s.yaml:2:12: unknown key "
-             "\"depth\" in blkback (expected one of: backend, cpu, qdepth, fairness, model, cost)");
+    load_bad(HEAD "blkback: { dpth: 4 }\n" VBD_DOM, NULL, 0, "s.yaml:2:12: unknown key "
+             "\"dpth\" in blkback (expected one of: backend, cpu, qdepth, fairness, depth, model, "
+             "cost)");
     load_bad(HEAD "blkback: { model: { lat: 1us } }\n" VBD_DOM, NULL, 0, "s.yaml:2:21: unknown "
-             "key \"lat\" in blkback.model (expected one of: latency, bandwidth)");
+             "key \"lat\" in blkback.model (expected one of: latency, bandwidth, depth)");
     load_bad(HEAD "blkback: fast\n" VBD_DOM, NULL, 0, "s.yaml:2:10: blkback is a single value "
              "(expected blkback: { backend: memory, cpu: dom0 })");
     load_bad(HEAD "blkback: {}\n" ONE_DOM, NULL, 0, "s.yaml:2:10: blkback: no domain has a vbd "
@@ -340,7 +342,7 @@ static void test_vbd_refusals(void **st)
     load_bad(VBDS "[{ backend: file, path: \"a\\tb\" }]\n", NULL, 0, "s.yaml:4:35: path "
              "\"a?b\" contains a control character (expected printable characters)");
     load_bad(VBDS "[{ sz: 1MiB }]\n", NULL, 0, "s.yaml:4:14: unknown key \"sz\" in vbd "
-             "(expected one of: size, backend, path)");
+             "(expected one of: size, backend, path, weight, reservation, limit)");
     char text[512];
     snprintf(text, sizeof(text), VBDS "[{ backend: file, path: %0256d }]\n", 0);
     load_bad(text, NULL, 0, "s.yaml:4:35: path \"0000000000000000000000000000000000000000...\" "
@@ -583,6 +585,9 @@ static void assert_same_blk(const struct scenario *a, const struct scenario *b)
     assert_int_equal(x->bandwidth, y->bandwidth);
     assert_int_equal(x->cost_request, y->cost_request);
     assert_int_equal(x->cost_kib, y->cost_kib);
+    assert_int_equal(x->fairness, y->fairness);
+    assert_int_equal(x->depth, y->depth);
+    assert_int_equal(x->model_depth, y->model_depth);
     for (int i = 0; i < a->nr_domains; i++) {
         const struct scn_domain *d = &a->domains[i], *e = &b->domains[i];
         assert_int_equal(d->is_dom0, e->is_dom0);
@@ -592,6 +597,9 @@ static void assert_same_blk(const struct scenario *a, const struct scenario *b)
             assert_int_equal(d->vbds[j].size, e->vbds[j].size);
             assert_int_equal(d->vbds[j].backend, e->vbds[j].backend);
             assert_string_equal(d->vbds[j].path, e->vbds[j].path);
+            assert_int_equal(d->vbds[j].weight, e->vbds[j].weight);
+            assert_int_equal(d->vbds[j].reservation, e->vbds[j].reservation);
+            assert_int_equal(d->vbds[j].limit, e->vbds[j].limit);
         }
     }
 }
@@ -633,11 +641,13 @@ static void test_round_trip(void **st)
 {
     (void)st;
     blk_round_trip(HEAD "pcpus: 3\nnetback: { cpu: dedicated }\nblkback: { backend: file, "
-                   "qdepth: 4, model: { latency: 1ms, bandwidth: 100MiB/s }, cost: { request: "
+                   "qdepth: 4, fairness: sfq, depth: 3, model: { latency: 1ms, bandwidth: "
+                   "100MiB/s, depth: 5 }, cost: { request: "
                    "3us, kib: 7ns } }\ndom0: { vcpus: 2 }\ndomains:\n  - name: a\n"
                    "    workload: blk-flood\n  - name: r\n    count: 2\n"
                    "    vbds: [{ size: 1MiB, path: \"r%d-%%.img\" }, { size: 8KiB, backend: "
-                   "memory }]\n  - name: n\n    workload: net-sink\n");
+                   "memory, weight: 7, reservation: 10, limit: 2k }]\n  - name: n\n"
+                   "    workload: net-sink\n");
     blk_round_trip(VBDS "[{ size: 1.5MiB }]\n");
     blk_round_trip(HEAD "pcpus: 2\nblkback: { cpu: dedicated }\n" VBD_DOM "  - name: b\n");
     /* The exact text of a vbd-only scenario's disks and Domain-0 */
@@ -645,10 +655,12 @@ static void test_round_trip(void **st)
     load_ok(VBDS "[{ size: 1MiB }]\n", NULL, 0, &s);
     char *y = write_text(&s);
     const char *want = "blkback:\n  backend: memory\n  cpu: dom0\n  qdepth: 32\n"
-                       "  fairness: none\n  model:\n    latency: 60us\n    bandwidth: 1536MiB/s\n"
+                       "  fairness: none\n  depth: 16\n  model:\n    latency: 60us\n"
+                       "    bandwidth: 1536MiB/s\n    depth: 16\n"
                        "  cost:\n    request: 2us\n    kib: 85ns\ndom0:\n  vcpus: 1\n"
                        "  memory: 64MiB\n  weight: 256\n  cap: 0\ndomains:\n";
-    if (!strstr(y, want) || !strstr(y, "    vbds:\n      - { size: 1MiB, backend: memory }\n"))
+    if (!strstr(y, want) ||
+        !strstr(y, "    vbds:\n      - { size: 1MiB, backend: memory, weight: 256 }\n"))
         fail_msg("resolved:\n%s", y);
     assert_null(strstr(y, "netback"));
     free(y);
@@ -657,8 +669,8 @@ static void test_round_trip(void **st)
     fload_ok(VBDS "[{ backend: file, path: \"p%%.img\" }]\n", NULL, 0, &s);
     y = write_text(&s);
     char line[PATH_MAX + 128];
-    snprintf(line, sizeof(line), "      - { size: 64MiB, backend: file, path: \"%s/p%%%%.img\" }\n",
-             tmp);
+    snprintf(line, sizeof(line), "      - { size: 64MiB, backend: file, path: \"%s/p%%%%.img\", "
+             "weight: 256 }\n", tmp);
     if (!strstr(y, line))
         fail_msg("no \"%s\" in:\n%s", line, y);
     free(y);

@@ -370,10 +370,8 @@ static void test_netback_refusals(void **st)
     load_bad(MIN_HEAD "netback: { cpu: dedicated }\ndomains:\n  - name: a\n" SINK, NULL, 0,
              "s.yaml:2:17: netback.cpu: dedicated needs pcpus >= 2: one pCPU is netback's own "
              "(expected pcpus >= 2, or cpu: dom0; pcpus is 1)");
-    load_bad(MIN_HEAD "netback: { fairness: drr }\ndomains:\n  - name: a\n" SINK, NULL, 0,
-             "s.yaml:2:22: netback.fairness: drr is not implemented yet (expected none)");
-    load_bad(MIN_HEAD "netback: { fairness: sfq }\ndomains:\n  - name: a\n" SINK, NULL, 0,
-             "s.yaml:2:22: unknown netback.fairness \"sfq\" (expected none)");
+    load_bad(MIN_HEAD "netback: { fairness: wfq }\ndomains:\n  - name: a\n" SINK, NULL, 0,
+             "s.yaml:2:22: unknown netback.fairness \"wfq\" (expected one of: none, drr)");
     load_bad(MIN_HEAD "netback: { prot: ring }\ndomains:\n  - name: a\n" SINK, NULL, 0,
              "s.yaml:2:12: unknown key \"prot\" in netback (expected one of: port, cpu, tap, "
              "poll, cost, fairness)");
@@ -646,7 +644,8 @@ static const char cpu_only[] =
 static const char cpu_only_resolved[] =
     "# fully resolved: every default filled in, count replicas expanded\n"
     "name: \"cpu-only\"\nengine: sim\nduration: 2s\nseed: 7\nmode: density\npcpus: 2\n"
-    "sample: 100ms\nstarvation:\n  threshold: 100ms\nsched:\n  policy: arinc653\n  frame: 0ns\n"
+    "sample: 100ms\nstarvation:\n  threshold: 100ms\nsched:\n  policy: arinc653\n  chargeback: off\n"
+    "  frame: 0ns\n"
     "  windows:\n    - { domain: \"ping\", length: 5ms }\n    - { domain: \"hog-1\", length: 1500us }\n"
     "domains:\n"
     "  - name: \"ping\"\n    vcpus: 2\n    memory: 64MiB\n    pin: [1]\n" DOM_TAIL
@@ -655,9 +654,9 @@ static const char cpu_only_resolved[] =
     "  - name: \"pong\"\n    vcpus: 2\n    memory: 64MiB\n" DOM_TAIL
     "      kind: evtchn-ping\n      role: server\n      peer: \"ping\"\n      count: 0\n"
     "      work: 0ns\n      port: 1\n"
-    "  - name: \"hog-0\"\n    vcpus: 1\n    memory: 128MiB\n" DOM_TAIL
+    "  - name: \"hog-0\"\n    group: \"hog\"\n    vcpus: 1\n    memory: 128MiB\n" DOM_TAIL
     "      kind: cpu-hog\n      wss: 4MiB\n      chunk: 1ms\n"
-    "  - name: \"hog-1\"\n    vcpus: 1\n    memory: 128MiB\n" DOM_TAIL
+    "  - name: \"hog-1\"\n    group: \"hog\"\n    vcpus: 1\n    memory: 128MiB\n" DOM_TAIL
     "      kind: cpu-hog\n      wss: 4MiB\n      chunk: 1ms\n";
 
 static void test_cpu_only_unchanged(void **st)

@@ -2,6 +2,8 @@
  *
  *   fairvisor run SCENARIO [--engine E] [--out DIR] [--seed N] [--set k=v]...
  *   fairvisor plot DIR
+ *   fairvisor compare DIR... [--out DIR] [--by domain|group]
+ *   fairvisor sweep SCENARIO --vary KEY=VALUES --policies P,Q [--slo ...] | --collect DIR
  *   fairvisor policies | workloads
  *
  * Exit status: 0 success, 1 the run failed (or was interrupted), 2 bad usage
@@ -15,9 +17,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hv/compare.h"
 #include "hv/engine.h"
 #include "hv/results.h"
 #include "hv/scenario.h"
+#include "hv/sweep.h"
 #include "sched/sched.h"
 #include "workloads/workload.h"
 
@@ -40,6 +44,8 @@ static void usage_main(FILE *f)
         "commands:\n"
         "  run SCENARIO     run one experiment; writes results, graphs, a summary table\n"
         "  plot DIR         redraw the graphs of a results directory\n"
+        "  compare DIR...   runs side by side: a table, compare.csv and bar charts\n"
+        "  sweep SCENARIO   run a grid of --vary values x policies: CSV, knees, a curve\n"
         "  policies         list scheduler policies and their parameters\n"
         "  workloads        list workload kinds and their parameters\n"
         "\n"
@@ -366,11 +372,15 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "plot"))
         return cmd_plot(argc - 1, argv + 1);
+    if (!strcmp(cmd, "compare"))
+        return fv_cmd_compare(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sweep"))
+        return fv_cmd_sweep(argc - 1, argv + 1);
     if (!strcmp(cmd, "policies"))
         return cmd_policies();
     if (!strcmp(cmd, "workloads"))
         return cmd_workloads();
-    fprintf(stderr, "fairvisor: unknown command '%s' (expected run, plot, policies, workloads)\n", cmd);
+    fprintf(stderr, "fairvisor: unknown command '%s' (expected run, plot, compare, sweep, policies, workloads)\n", cmd);
     usage_main(stderr);
     return EXIT_BAD;
 }

@@ -19,9 +19,15 @@
 
 enum { FLOOD_PEER, FLOOD_SIZE, FLOOD_RATE, FLOOD_PORT };
 enum { SINK_PORT, SINK_WORK };
-enum { ECHO_ROLE, ECHO_PEER, ECHO_RATE, ECHO_SIZE, ECHO_PORT, ECHO_COUNT };
+enum {
+    ECHO_ROLE, ECHO_PEER, ECHO_RATE, ECHO_SIZE, ECHO_PORT, ECHO_COUNT, ECHO_WINDOW, ECHO_TIMEOUT,
+    ECHO_BUSY
+};
 
 static const char *const echo_roles[] = { "client", "server", NULL };
+
+/* As many requests in flight as the client has RX buffers for replies. */
+#define ECHO_WINDOW_MAX NETFRONT_RX_BUFS
 
 /* `peer` names a domain (workload_peer_params) or `host`, the host side of
  * the TAP port (value 0). */
@@ -56,12 +62,22 @@ static const struct wl_param_desc echo_params[] = {
     [ECHO_ROLE] = { "role", WL_ENUM, 0, 1, 0, echo_roles, "client | server" },
     [ECHO_PEER] = { "peer", WL_INT, 0, 0x7FEF, 1, NULL,
                     "client: the server, a domain running net-echo role server, or host" },
-    [ECHO_RATE] = { "rate", WL_INT, 1, 10000000, 1000, NULL, "client: requests/s" },
+    [ECHO_RATE] = { "rate", WL_INT, 0, 10000000, 1000, NULL,
+                    "client: requests/s (0 = no pacing: as the window allows, or with window 0 "
+                    "as the TX ring drains)" },
     [ECHO_SIZE] = { "size", WL_BYTES, 60, 1514, 64, NULL,
                     "client: Ethernet frame size without FCS (60B..1514B)" },
     [ECHO_PORT] = { "port", WL_INT, 1, 65535, 7, NULL, "UDP port of the server" },
     [ECHO_COUNT] = { "count", WL_INT, 0, 1LL << 40, 0, NULL,
                      "client: requests, then idle (0 = until the end)" },
+    [ECHO_WINDOW] = { "window", WL_INT, 0, ECHO_WINDOW_MAX, 0, NULL,
+                      "client: requests outstanding at most, 0..256 (0 = open loop at `rate`)" },
+    [ECHO_TIMEOUT] = { "timeout", WL_NS, 1000, 60000000000LL, 100000000, NULL,
+                       "client with a window: a request unanswered this long is lost and "
+                       "frees its slot (1us..60s)" },
+    [ECHO_BUSY] = { "busy", WL_NS, 0, 1000000000, 0, NULL,
+                    "server: CPU computed between looks at the ring, never blocking "
+                    "(0 = sleep until a request comes)" },
     { 0 },
 };
 
@@ -349,10 +365,17 @@ static void echo_answer(struct app *a, const struct ns_udp *u, void *ctx)
     }
 }
 
+/* With a window, the requests in flight: a reply frees its slot, and one
+ * unanswered for `timeout` is lost (no latency sample, no work unit) and
+ * frees its slot too. */
 struct echo_client {
     uint32_t server;
     uint16_t port;
-    uint64_t outstanding;               /* the newest request's sequence number + 1 */
+    int window;                         /* 0: open loop */
+    fv_ns_t timeout;
+    int inflight;
+    uint64_t seq[ECHO_WINDOW_MAX];
+    fv_ns_t sent[ECHO_WINDOW_MAX];
 };
 
 static void echo_reply(struct app *a, const struct ns_udp *u, void *ctx)
@@ -361,25 +384,74 @@ static void echo_reply(struct app *a, const struct ns_udp *u, void *ctx)
     struct echo_client *c = ctx;
     if (u->src_ip != c->server || u->sport != c->port || u->dport != SPORT || u->len < 16)
         return;
+    if (c->window) {
+        uint64_t seq = get64(u->payload);
+        int k = 0;
+        while (k < c->inflight && c->seq[k] != seq)
+            k++;
+        if (k == c->inflight)
+            return;                     /* counted lost already (or never sent) */
+        c->inflight--;
+        c->seq[k] = c->seq[c->inflight];
+        c->sent[k] = c->sent[c->inflight];
+    }
     fv_ns_t sent = (fv_ns_t)get64(u->payload + 8);
     guest_latency_sample(guest_now() - sent);
     guest_work_units(1);
 }
 
+/* Free the slots of requests unanswered for the timeout; returns the
+ * earliest time another one will be (0: none in flight). */
+static fv_ns_t echo_expire(struct echo_client *c, fv_ns_t now)
+{
+    fv_ns_t first = 0;
+    for (int k = 0; k < c->inflight;) {
+        fv_ns_t end = c->sent[k] + c->timeout;
+        if (end <= now) {
+            c->inflight--;
+            c->seq[k] = c->seq[c->inflight];
+            c->sent[k] = c->sent[c->inflight];
+            continue;
+        }
+        if (!first || end < first)
+            first = end;
+        k++;
+    }
+    return first;
+}
+
+/* Whether the client may send at `now`; if not, *wake is when to look
+ * again without a reply (0: only a reply helps). */
+static bool echo_may_send(struct echo_client *c, fv_ns_t now, fv_ns_t next, fv_ns_t *wake)
+{
+    fv_ns_t slot = c->window ? echo_expire(c, now) : 0;
+    bool full = c->window && c->inflight >= c->window;
+    if (!full && now >= next)
+        return true;
+    *wake = !full ? next : now >= next ? slot : slot < next ? slot : next;
+    return false;
+}
+
 static void echo_client(struct app *a, const struct wl_args *args)
 {
-    struct echo_client c = { peer_ip(a, args->v[ECHO_PEER]), (uint16_t)args->v[ECHO_PORT], 0 };
+    struct echo_client c = { .server = peer_ip(a, args->v[ECHO_PEER]),
+                             .port = (uint16_t)args->v[ECHO_PORT],
+                             .window = (int)args->v[ECHO_WINDOW],
+                             .timeout = args->v[ECHO_TIMEOUT] };
     app_resolve(a, c.server);
-    fv_ns_t gap = 1000000000LL / args->v[ECHO_RATE], next = guest_now();
+    int64_t rate = args->v[ECHO_RATE];
+    fv_ns_t gap = rate ? 1000000000LL / rate : 0, next = guest_now();
     uint32_t size = (uint32_t)args->v[ECHO_SIZE];
     for (uint64_t seq = 0; args->v[ECHO_COUNT] == 0 || seq < (uint64_t)args->v[ECHO_COUNT];) {
         app_rx(a, echo_reply, &c);
-        fv_ns_t now = guest_now();
-        if (now < next) {
+        fv_ns_t now = guest_now(), wake = 0;
+        if (!echo_may_send(&c, now, next, &wake)) {
             netfront_flush(a->nf);
-            app_wait(a, next);
+            app_wait(a, wake);
             continue;
         }
+        /* The schedule is kept whatever held the client back: a window
+         * bounds how far it catches up (at most `window` in flight). */
         next += gap;
         uint32_t off = 0, arp_len = 0;
         int len = ns_udp_frame_sized(&a->ns, c.server, SPORT, c.port, size, a->out,
@@ -391,6 +463,10 @@ static void echo_client(struct app *a, const struct wl_args *args)
         if (len < 0) {
             say("net-echo: cannot build a frame: error", len);
             netfront_idle(a->nf->port);
+        }
+        if (c.window) {
+            c.seq[c.inflight] = seq;
+            c.sent[c.inflight++] = guest_now();
         }
         put64(a->out + off, seq++);
         put64(a->out + off + 8, (uint64_t)guest_now());
@@ -411,9 +487,19 @@ static void net_echo(const struct wl_args *args)
     if (args->v[ECHO_ROLE] == 0)
         echo_client(&a, args);
     uint16_t port = (uint16_t)args->v[ECHO_PORT];
+    fv_ns_t busy = args->v[ECHO_BUSY];
     for (;;) {
-        if (!app_rx(&a, echo_answer, &port))
-            app_wait(&a, 0);
+        /* A busy server is CPU-bound: it never blocks, so a request waits
+         * for it to be scheduled (no BOOST on wake-up), as a loaded
+         * domain answering pings does. */
+        if (!app_rx(&a, echo_answer, &port)) {
+            if (busy) {
+                netfront_flush(a.nf);   /* answers and RX buffers out before computing */
+                guest_compute(busy);
+            } else {
+                app_wait(&a, 0);
+            }
+        }
     }
 }
 
@@ -457,7 +543,8 @@ const struct workload_desc workload_net_sink = {
     "net-sink", "receive and count UDP datagrams (intact and in order)", sink_params, net_sink,
 };
 const struct workload_desc workload_net_echo = {
-    "net-echo", "UDP echo: a client measuring round trips at `rate`, or a server answering",
+    "net-echo", "UDP echo: a client measuring round trips at `rate` (with `window`: at most that "
+    "many in flight), or a server answering",
     echo_params, net_echo,
 };
 /* Domain 0's backend vCPU (not a user-selectable kind). */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WL_MAX_PARAMS 8
+#define WL_MAX_PARAMS 12
 #define WL_STR_MAX 64
 
 enum wl_param_kind {

@@ -1,15 +1,23 @@
-# cpu-share.gp — each domain's CPU share over time (DESIGN §7), from
-# timeline.csv. Run by results_plot (hv/plot.c), which sets:
+# cpu-share.gp — the CPU share over time (DESIGN §7) of each domain, or of
+# each group of replicas (a `count: N` entry: its median and p5-p95 band),
+# with the starvation events on the CPU shaded. Run by results_plot
+# (hv/plot.c, hv/plot_io.c), which sets:
 #   term       'svg' | 'pngcairo' | 'png'
 #   out        the output file
-#   data       timeline.csv (t_s,domain,cpu_ns,cpu_share,...)
-#   domains    the domains to draw, space-separated (at most 12)
 #   title_txt  the graph title
-#   nodata     '1' when the file has no rows: draw empty axes, not fail
-# By hand: gnuplot -e "term='svg'; out='x.svg'; data='timeline.csv'; \
-#   domains='a b'; title_txt='t'; nodata='0'" tools/gnuplot/cpu-share.gp
+#   nodata     '1' when there is nothing to draw: empty axes, not a failure
+#   domains, counts, cols   the series (below)
+#   data       plots/cpu-share.csv: t_s, then per series its cpu_share
+#              (median, p5, p95 for a group), derived from timeline.csv
+#   nstarve, nlabels   the starvation marks (below)
+# By hand: gnuplot -e "term='svg'; out='x.svg'; data='plots/cpu-share.csv'; \
+#   domains='web flood'; counts='1 500'; cols='2 3'; title_txt='t'; \
+#   nodata='0'; nstarve='0'; nlabels='0'" tools/gnuplot/cpu-share.gp
 
 # ---- terminal and style (the same in every fairvisor template) ----
+# results_plot draws every graph in one gnuplot: nothing set by the graph
+# before may remain.
+reset
 if (term eq 'svg') {
     set terminal svg size 1000,600 dynamic background rgb 'white' font 'sans,12'
 } else {
@@ -20,6 +28,7 @@ if (term eq 'svg') {
     }
 }
 set output out
+set encoding utf8
 # Domain names are data, not markup: no enhanced-text subscripts for '_'.
 set termoption noenhanced
 
@@ -29,7 +38,7 @@ set title title_txt
 set grid
 set key outside right top
 
-# 12 distinguishable colours (results_plot draws at most 12 domains).
+# 12 distinguishable colours (results_plot draws at most 12 series).
 set linetype 1 linecolor rgb '#1f77b4' linewidth 2 dashtype 1
 set linetype 2 linecolor rgb '#ff7f0e' linewidth 2 dashtype 1
 set linetype 3 linecolor rgb '#2ca02c' linewidth 2 dashtype 1
@@ -42,7 +51,28 @@ set linetype 9 linecolor rgb '#bcbd22' linewidth 2 dashtype 1
 set linetype 10 linecolor rgb '#17becf' linewidth 2 dashtype 1
 set linetype 11 linecolor rgb '#393b79' linewidth 2 dashtype 1
 set linetype 12 linecolor rgb '#ad494a' linewidth 2 dashtype 1
+
+# The series: domains (names), counts (members: more than 1 is a group of
+# replicas, drawn as its median line and its p5-p95 band) and cols (the
+# first column of each in data).
+n = words(domains)
+cnt(i) = word(counts, i) + 0
+col(i) = word(cols, i) + 0
+grp(i) = cnt(i) > 1
+# A series' columns per metric: 1 for a domain, 3 (median, p5, p95) for a group.
+w(i) = grp(i) ? 3 : 1
+# Its legend entry.
+name(i, what) = grp(i) ? sprintf('%s (×%d)%s median, p5–p95', word(domains, i), cnt(i), what) \
+                       : word(domains, i).what
 # ---- this graph ----
+
+# Starvation events of this graph's resource (from starvation.csv) follow
+# the table in data: index 1 holds the shaded spans (start_s,end_s; nstarve
+# of them), index 2 a label per event naming its victim (start_s,domain;
+# nlabels of them, none when there are too many to read). Without events
+# those blocks are absent, which gnuplot only warns about.
+set y2range [0:1]
+unset y2tics
 
 set xlabel 'time (s)'
 set ylabel 'CPU share (% of all pCPUs)'
@@ -55,8 +85,14 @@ if (nodata eq '1') {
 } else {
     set yrange [0:*]
     set offsets 0, 0, graph 0.05, 0     # keep a line at the maximum off the border
-    # One series per domain: rows of other domains become NaN, which
-    # `set datafile missing NaN` skips without breaking the line.
-    plot for [d in domains] data skip 1 using 1:(strcol(2) eq d ? $4 * 100 : NaN) \
-         with lines lw 2 title d
+    plot for [i = 1:n] data index 0 skip 1 \
+             using 1:(grp(i) ? column(col(i) + 1) * 100 : NaN):(column(col(i) + 2) * 100) \
+             with filledcurves fs transparent solid 0.2 noborder linetype i notitle, \
+         for [i = 1:n] data index 0 skip 1 using 1:(column(col(i)) * 100) \
+             with lines linetype i title name(i, ''), \
+         data index 1 using (($1+$2)/2):(0.5):(($2-$1)/2):(0.5) axes x1y2 \
+             with boxxyerror fs transparent solid 0.15 noborder lc rgb '#d62728' \
+             title (nstarve + 0 > 0 ? 'starved (cpu)' : ''), \
+         data index 2 using 1:(0.02):2 axes x1y2 with labels left rotate by 90 \
+             offset 0.4,0 textcolor rgb '#d62728' notitle
 }
