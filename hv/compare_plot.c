@@ -4,10 +4,9 @@
  * written next to the images (name, then one column per run headed by the
  * run's label), so that a chart can be redrawn or restyled by hand.
  *
- * gnuplot is run as results_plot runs it (plot.c): directly, no shell, its
- * output captured and shown only when it fails, each image written to
- * NAME.tmp and renamed. plot.c keeps those helpers to itself, so the few
- * lines needed are here.
+ * gnuplot is run as results_plot runs it (gnuplot.c): directly, no shell,
+ * its output captured and shown only when it fails, each image written to
+ * NAME.tmp and renamed.
  *
  * Throughput bars are each row's rate as a percentage of the highest run
  * for that row: the rows mix units (work units/s, packets/s, IOPS) and
@@ -16,72 +15,19 @@
  * figures are in the table and compare.csv.
  */
 #include "compare_priv.h"
+#include "gnuplot.h"
 #include "results.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /* Clusters drawn; more are unreadable (--by group folds replicas). */
 #define CMP_CHART_MAX_ROWS 24
-#define GP_OUT_MAX 4096
-
-static bool gnuplot_on_path(void)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        size_t len = strcspn(path, ":");
-        char buf[PATH_MAX];
-        if (snprintf(buf, sizeof(buf), "%.*s/gnuplot", (int)len, len ? path : ".") < (int)sizeof(buf)
-            && access(buf, X_OK) == 0)
-            return true;
-        path += len + (path[len] == ':');
-    }
-    return false;
-}
-
-static bool has_templates(const char *dir)
-{
-    char p[PATH_MAX];
-    return snprintf(p, sizeof(p), "%s/compare-share.gp", dir) < (int)sizeof(p)
-        && access(p, R_OK) == 0;
-}
-
-/* Where results_plot looks: $FV_GNUPLOT_DIR, next to the executable, the
- * source tree the library was built from. */
-static int find_templates(char *out, size_t n)
-{
-    const char *env = getenv("FV_GNUPLOT_DIR");
-    if (env && *env && has_templates(env))
-        return snprintf(out, n, "%s", env) < (int)n ? 0 : -ENAMETOOLONG;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        const char *dir = dirname(exe);
-        const char *rel[] = { "../tools/gnuplot", "tools/gnuplot" };
-        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-            if (snprintf(out, n, "%s/%s", dir, rel[i]) < (int)n && has_templates(out))
-                return 0;
-    }
-#ifdef FV_SOURCE_DIR
-    if (snprintf(out, n, "%s/tools/gnuplot", FV_SOURCE_DIR) < (int)n && has_templates(out))
-        return 0;
-#endif
-    return -ENOENT;
-}
 
 /* ---- the data --------------------------------------------------------------- */
 
@@ -165,95 +111,21 @@ static int write_data(const struct cmp *c, enum chart ch, const char *dir, int r
 
 /* ---- running gnuplot ------------------------------------------------------------ */
 
-/* name='value'; (a quote doubled, a newline would end the -e statement) */
-static void gp_put(FILE *m, const char *name, const char *val)
-{
-    fprintf(m, "%s='", name);
-    for (const char *p = val; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            fputc(' ', m);
-        else if (*p == '\'')
-            fputs("''", m);
-        else
-            fputc(*p, m);
-    }
-    fputs("'; ", m);
-}
-
-/* gnuplot -e VARS TEMPLATE with its stdout and stderr in out (the last
- * bytes: its error comes after any warnings). 0 if it exited 0. */
+/* gnuplot -e VARS TEMPLATE; 0 if it exited 0. If it ran and failed, out
+ * says how, with its last non-empty line. */
 static int run_gnuplot(const char *vars, const char *tmpl, char *out, size_t outlen)
 {
-    int p[2];
-    out[0] = '\0';
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    char *argv[] = { "gnuplot", "-e", (char *)vars, (char *)tmpl, NULL };
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc) {
-        close(p[0]);
-        snprintf(out, outlen, "cannot run gnuplot: %s", strerror(rc));
-        return -rc;
-    }
-    size_t used = 0;
-    char tmp[1024];
-    for (;;) {
-        ssize_t r = read(p[0], tmp, sizeof(tmp));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; i < r; i++) {
-            if (used + 1 >= outlen) {       /* keep the newest bytes */
-                memmove(out, out + outlen / 2, used - outlen / 2);
-                used -= outlen / 2;
-            }
-            out[used++] = tmp[i];
-        }
-    }
-    out[used] = '\0';
-    close(p[0]);
     int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -errno;
-    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-        return 0;
-    /* Its last non-empty line says why. */
-    while (used && (out[used - 1] == '\n' || out[used - 1] == ' '))
-        out[--used] = '\0';
-    char *last = strrchr(out, '\n');
-    char reason[512];
-    snprintf(reason, sizeof(reason), "%s", last ? last + 1 : out);
+    int err = gp_run(vars, tmpl, out, outlen, &st);
+    if (!err || !st)            /* fine, or not run: out as gp_run left it */
+        return err;
+    char reason[512], stbuf[48];
+    snprintf(reason, sizeof(reason), "%s", gp_last_line(out));
+    gp_wait_text(st, stbuf, sizeof(stbuf));
     if (WIFSIGNALED(st))
-        snprintf(out, outlen, "gnuplot killed by signal %d", WTERMSIG(st));
+        snprintf(out, outlen, "gnuplot %s", stbuf);
     else
-        snprintf(out, outlen, "gnuplot failed (exit status %d)%s%s", WEXITSTATUS(st),
-                 reason[0] ? ": " : "", reason);
-    return -EIO;
-}
-
-/* An image gnuplot left in tmp: non-empty, durable, renamed to final. */
-static int commit_image(const char *tmp, const char *final)
-{
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int err = fstat(fd, &st) < 0 ? -errno : st.st_size == 0 ? -EIO : 0;
-    if (!err && fsync(fd) < 0)
-        err = -errno;
-    close(fd);
-    if (!err && rename(tmp, final) < 0)
-        err = -errno;
+        snprintf(out, outlen, "gnuplot failed (%s)%s%s", stbuf, reason[0] ? ": " : "", reason);
     return err;
 }
 
@@ -266,21 +138,12 @@ static int draw(const char *dir, const char *tdir, const char *name, const char 
         || snprintf(tmpl, sizeof(tmpl), "%s/%s.gp", tdir, name) >= (int)sizeof(tmpl))
         return -ENAMETOOLONG;
     snprintf(tmp, sizeof(tmp), "%s.tmp", final);
-    char *all = NULL;
-    size_t len;
-    FILE *m = open_memstream(&all, &len);
-    if (!m)
+    char *all = gp_image_vars(vars, term, tmp);
+    if (!all)
         return -ENOMEM;
-    fputs(vars, m);
-    gp_put(m, "term", term);
-    gp_put(m, "out", tmp);
-    if (fclose(m) != 0) {
-        free(all);
-        return -ENOMEM;
-    }
     int err = run_gnuplot(all, tmpl, gpout, sizeof(gpout));
     free(all);
-    if (!err && (err = commit_image(tmp, final)) != 0)
+    if (!err && (err = gp_commit_image(tmp, final)) != 0)
         snprintf(gpout, sizeof(gpout), "%s%s", strerror(-err),
                  err == -EIO ? " (gnuplot wrote an empty image)" : "");
     if (err) {
@@ -322,12 +185,12 @@ int cmp_charts(const struct cmp *c, const char *dir, FILE *log, char *why, size_
     char tdir[PATH_MAX], title[512], nruns[16];
     if (why && whylen)
         why[0] = '\0';
-    if (!gnuplot_on_path()) {
+    if (!gp_available()) {
         if (log)
             fprintf(log, "graphs skipped: gnuplot not found (tools/deps installs gnuplot-nox)\n");
         return 1;
     }
-    if (find_templates(tdir, sizeof(tdir)) < 0) {
+    if (gp_template_dir("compare-share.gp", tdir, sizeof(tdir)) < 0) {
         snprintf(why, whylen, "gnuplot templates (tools/gnuplot/compare-*.gp) not found; "
                  "set FV_GNUPLOT_DIR");
         return -ENOENT;

@@ -8,149 +8,34 @@
  * variables (`var='...'`). How it looks lives in the templates, where
  * gnuplot users expect to tweak it.
  *
- * gnuplot is run directly (posix_spawnp, no shell: paths are never
- * re-parsed), once for every graph, with its output captured (stderr and
- * stdout: a template's `print` and some of gnuplot's own reasons go to
- * stdout) and shown only when it fails, since it warns about harmless
- * things (an empty series) on success too. When that one process fails,
+ * gnuplot is run directly (gnuplot.c: posix_spawnp, no shell), once for
+ * every graph, with its output captured (stderr and stdout: a template's
+ * `print` and some of gnuplot's own reasons go to stdout) and shown only
+ * when it fails, since it warns about harmless things (an empty series)
+ * on success too. When that one process fails,
  * each graph is drawn again by a gnuplot of its own, so that the others
  * are drawn and results_plot can say which failed, in gnuplot's words.
  * Each image is written to NAME.tmp and renamed, as every other results
  * file.
  */
 #include "results.h"
+#include "gnuplot.h"
 #include "plot_priv.h"
 #include "results_priv.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-
-#define GP_ERR_MAX 4096
-
-/* ---- finding gnuplot and the templates ------------------------------------- */
-
-static bool gnuplot_on_path(void)
-{
-    const char *path = getenv("PATH");
-    if (!path || !*path)
-        path = "/usr/local/bin:/usr/bin:/bin";
-    while (*path) {
-        size_t len = strcspn(path, ":");
-        char buf[PATH_MAX];
-        /* An empty PATH element means the current directory. */
-        if (snprintf(buf, sizeof(buf), "%.*s/gnuplot", (int)len, len ? path : ".") < (int)sizeof(buf)
-            && access(buf, X_OK) == 0)
-            return true;
-        path += len + (path[len] == ':');
-    }
-    return false;
-}
-
-static bool has_templates(const char *dir)
-{
-    char p[PATH_MAX];
-    return snprintf(p, sizeof(p), "%s/cpu-share.gp", dir) < (int)sizeof(p) && access(p, R_OK) == 0;
-}
-
-/* $FV_GNUPLOT_DIR, then next to the executable (build/fairvisor ->
- * tools/gnuplot of the tree it was built in, or an installed tree), then the
- * source tree the library was compiled from. */
-static int find_templates(char *out, size_t n)
-{
-    const char *env = getenv("FV_GNUPLOT_DIR");
-    if (env && *env && has_templates(env))
-        return snprintf(out, n, "%s", env) < (int)n ? 0 : -ENAMETOOLONG;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        const char *dir = dirname(exe);
-        const char *rel[] = { "../tools/gnuplot", "tools/gnuplot" };
-        for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++)
-            if (snprintf(out, n, "%s/%s", dir, rel[i]) < (int)n && has_templates(out))
-                return 0;
-    }
-#ifdef FV_SOURCE_DIR
-    if (snprintf(out, n, "%s/tools/gnuplot", FV_SOURCE_DIR) < (int)n && has_templates(out))
-        return 0;
-#endif
-    return -ENOENT;
-}
-
-/* ---- running gnuplot ------------------------------------------------------------ */
-
-/* Wait for gnuplot while collecting its output: the last outlen - 1 bytes,
- * where its error is (after any warnings); *status = its wait status.
- * 0 if it exited 0. */
-static int collect(pid_t pid, int fd, char *out, size_t outlen, int *status)
-{
-    size_t used = 0, room = outlen - 1;
-    char tmp[1024];
-    for (;;) {
-        ssize_t r = read(fd, tmp, sizeof(tmp));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        size_t take = (size_t)r < room ? (size_t)r : room;
-        if (used + take > room) {           /* drop the oldest bytes */
-            memmove(out, out + (used + take - room), room - take);
-            used = room - take;
-        }
-        memcpy(out + used, tmp + ((size_t)r - take), take);
-        used += take;
-    }
-    out[used] = '\0';
-    while (waitpid(pid, status, 0) < 0)
-        if (errno != EINTR)
-            return -errno;
-    return WIFEXITED(*status) && WEXITSTATUS(*status) == 0 ? 0 : -EIO;
-}
-
-/* gnuplot -e VARS TEMPLATE; 0 if it exited 0. Its stdout and stderr both
- * land in out, in the order written: gnuplot reports most errors on stderr,
- * but a template's `print` (set print "-") and some messages go to stdout. */
-static int run_gnuplot(const char *vars, const char *tmpl, char *out, size_t outlen, int *status)
-{
-    int p[2];
-    *status = 0;
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    /* Without a template, vars is a whole script (plot_draw_all). */
-    char *argv[] = { "gnuplot", "-e", (char *)vars, (char *)tmpl, NULL };
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc != 0) {
-        close(p[0]);
-        snprintf(out, outlen, "cannot run gnuplot: %s", strerror(rc));
-        return -rc;
-    }
-    rc = collect(pid, p[0], out, outlen, status);
-    close(p[0]);
-    return rc;
-}
+/* ---- gnuplot's reason ---------------------------------------------------------- */
 
 /* Does this line of gnuplot's output say where an error is? gnuplot writes
  * `"FILE" line 63: MESSAGE` or `line 0: MESSAGE`. */
@@ -203,22 +88,6 @@ static void gp_reason(const char *out, char *buf, size_t n)
     }
 }
 
-/* Make sure the image gnuplot wrote is there and durable, then rename. */
-static int commit_image(const char *tmp, const char *final)
-{
-    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    int err = fstat(fd, &st) < 0 ? -errno : st.st_size == 0 ? -EIO : 0;
-    if (!err && fsync(fd) < 0)
-        err = -errno;
-    close(fd);
-    if (!err && rename(tmp, final) < 0)
-        err = -errno;
-    return err;
-}
-
 /* ---- one graph, in both formats ------------------------------------------------ */
 
 /* Set once pngcairo failed where png worked (gnuplot built without cairo),
@@ -269,16 +138,6 @@ void plot_graph_next(struct graph *g, const char *name)
     g->failed = false;
 }
 
-/* "exit status 1", "killed by signal 9" */
-static const char *wait_text(int st, char *buf, size_t n)
-{
-    if (WIFSIGNALED(st))
-        snprintf(buf, n, "killed by signal %d", WTERMSIG(st));
-    else
-        snprintf(buf, n, "exit status %d", WEXITSTATUS(st));
-    return buf;
-}
-
 /* plots/NAME.ext (final) and plots/NAME.ext.tmp (what gnuplot writes). */
 static int image_paths(const struct graph *g, const char *name, const char *ext, char *final,
                        char *tmp)
@@ -294,28 +153,19 @@ static int image_paths(const struct graph *g, const char *name, const char *ext,
 static int draw(struct graph *g, const struct plot_job *j, const char *term, const char *ext,
                 bool quiet)
 {
-    char final[PATH_MAX], tmp[PATH_MAX + 8], tmpl[PATH_MAX], gpout[GP_ERR_MAX];
+    char final[PATH_MAX], tmp[PATH_MAX + 8], tmpl[PATH_MAX], gpout[GP_OUT_MAX];
     if (image_paths(g, j->name, ext, final, tmp) < 0
         || snprintf(tmpl, sizeof(tmpl), "%s/%s.gp", g->tmpl_dir, j->name) >= (int)sizeof(tmpl))
         return -ENAMETOOLONG;
-    char *vars = NULL;
-    size_t len;
-    FILE *m = open_memstream(&vars, &len);
-    if (!m)
+    char *vars = gp_image_vars(j->vars, term, tmp);
+    if (!vars)
         return -ENOMEM;
-    fputs(j->vars, m);
-    plot_var(m, "term", term);
-    plot_var(m, "out", tmp);
-    if (fclose(m) != 0) {
-        free(vars);
-        return -ENOMEM;
-    }
     int st;
-    int err = run_gnuplot(vars, tmpl, gpout, sizeof(gpout), &st);
+    int err = gp_run(vars, tmpl, gpout, sizeof(gpout), &st);
     free(vars);
     bool gp_ok = !err;
     if (!err)
-        err = commit_image(tmp, final);
+        err = gp_commit_image(tmp, final);
     if (err) {
         unlink(tmp);
         if (quiet)
@@ -330,7 +180,7 @@ static int draw(struct graph *g, const struct plot_job *j, const char *term, con
             graph_failed(g, "%s.%s: %s", j->name, ext, gpout);
         } else {
             plog(g->log, "graphs: %s: gnuplot failed (%s)\n%s", final,
-                 wait_text(st, stbuf, sizeof(stbuf)), gpout);
+                 gp_wait_text(st, stbuf, sizeof(stbuf)), gpout);
             gp_reason(gpout, reason, sizeof(reason));
             graph_failed(g, "%s.%s: gnuplot failed (%s)%s%s", j->name, ext, stbuf,
                          reason[0] ? ": " : "", reason);
@@ -413,7 +263,7 @@ static bool batch_commit(struct graph *g, bool ok)
         for (int e = 0; e < 2; e++) {
             if (image_paths(g, g->jobs[i].name, ext[e], final, tmp) < 0)
                 continue;
-            if (!ok || commit_image(tmp, final) < 0) {
+            if (!ok || gp_commit_image(tmp, final) < 0) {
                 ok = false;
                 unlink(tmp);
             }
@@ -430,9 +280,9 @@ int plot_draw_all(struct graph *g)
         return 0;
     char *script = batch_script(g);
     if (script && strlen(script) < BATCH_MAX) {
-        char gpout[GP_ERR_MAX];
+        char gpout[GP_OUT_MAX];
         int st;
-        int err = run_gnuplot(script, NULL, gpout, sizeof(gpout), &st);
+        int err = gp_run(script, NULL, gpout, sizeof(gpout), &st);
         free(script);
         if (batch_commit(g, err == 0))
             return 0;
@@ -453,16 +303,7 @@ int plot_draw_all(struct graph *g)
 
 void plot_var(FILE *m, const char *name, const char *val)
 {
-    fprintf(m, "%s='", name);
-    for (const char *p = val; *p; p++) {
-        if (*p == '\n' || *p == '\r')
-            fputc(' ', m);
-        else if (*p == '\'')
-            fputs("''", m);
-        else
-            fputc(*p, m);
-    }
-    fputs("'; ", m);
+    gp_put(m, name, val);
 }
 
 int plot_queue(struct graph *g, const char *vars)
@@ -510,7 +351,7 @@ static void run_label(json_t *j, char *buf, size_t n)
 static int plot_setup(struct graph *g, char *tdir, size_t n)
 {
     char plots[PATH_MAX];
-    if (find_templates(tdir, n) < 0) {
+    if (gp_template_dir("cpu-share.gp", tdir, n) < 0) {
         plog(g->log, "graphs skipped: gnuplot templates (tools/gnuplot/*.gp) not found;"
                      " set FV_GNUPLOT_DIR\n");
         graph_failed(g, "gnuplot templates (tools/gnuplot/*.gp) not found; set FV_GNUPLOT_DIR");
@@ -575,7 +416,7 @@ int results_plot(const char *dir, FILE *log, char *why, size_t whylen)
 {
     if (why && whylen)
         why[0] = '\0';
-    if (!gnuplot_on_path()) {
+    if (!gp_available()) {
         plog(log, "graphs skipped: gnuplot not found (tools/deps installs gnuplot-nox)\n");
         return 1;
     }

@@ -1,27 +1,22 @@
 /* sweep_plot.c — a sweep's density curve: plots/density.dat from the rows,
  * drawn by tools/gnuplot/sweep-density.gp.
  *
- * gnuplot runs as results_plot runs it (hv/plot.c): directly, no shell,
- * its output kept and shown only when it fails, each image written to a
- * temporary name and renamed. The curve has variables of its own (series
- * titles, axis labels, the threshold), hence its own small runner here.
+ * gnuplot runs as results_plot runs it (hv/gnuplot.c): directly, no
+ * shell, its output kept and shown only when it fails, each image written
+ * to a temporary name and renamed. The curve has variables of its own
+ * (series titles, axis labels, the threshold), hence its own draw here.
  */
 #include "sweep.h"
+#include "gnuplot.h"
 #include "results.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define TEMPLATE "sweep-density.gp"
 
@@ -97,97 +92,6 @@ static int write_data(const struct sweep_grid *g, const struct sweep_row *rows, 
 
 /* ---- gnuplot ---------------------------------------------------------------------- */
 
-static bool has_template(const char *dir)
-{
-    char p[PATH_MAX];
-    return snprintf(p, sizeof(p), "%s/" TEMPLATE, dir) < (int)sizeof(p) && access(p, R_OK) == 0;
-}
-
-/* $FV_GNUPLOT_DIR, next to the executable, the source tree (as plot.c). */
-static int find_template(char *out, size_t n)
-{
-    const char *env = getenv("FV_GNUPLOT_DIR");
-    if (env && *env && has_template(env))
-        return snprintf(out, n, "%s/" TEMPLATE, env) < (int)n ? 0 : -ENAMETOOLONG;
-    char exe[PATH_MAX];
-    ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (len > 0) {
-        exe[len] = '\0';
-        const char *dir = dirname(exe);
-        const char *rel[] = { "../tools/gnuplot", "tools/gnuplot" };
-        for (size_t i = 0; i < 2; i++)
-            if (snprintf(out, n, "%s/%s", dir, rel[i]) < (int)n && has_template(out))
-                return snprintf(out, n, "%s/%s/" TEMPLATE, dir, rel[i]) < (int)n ? 0 : -ENAMETOOLONG;
-    }
-#ifdef FV_SOURCE_DIR
-    if (snprintf(out, n, "%s/tools/gnuplot", FV_SOURCE_DIR) < (int)n && has_template(out))
-        return snprintf(out, n, "%s/tools/gnuplot/" TEMPLATE, FV_SOURCE_DIR) < (int)n ? 0
-                                                                                   : -ENAMETOOLONG;
-#endif
-    return -ENOENT;
-}
-
-/* name='value'; in gnuplot's single quotes ('' is a quote; no newline). */
-static void gp_put(FILE *m, const char *name, const char *val)
-{
-    fprintf(m, "%s='", name);
-    for (const char *p = val; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            fputc(' ', m);
-        else if (*p == '\'')
-            fputs("''", m);
-        else
-            fputc(*p, m);
-    fputs("'; ", m);
-}
-
-/* gnuplot -e VARS TEMPLATE, its output (the last outlen - 1 bytes) in out.
- * 0 if it exited 0; -ENOENT when there is no gnuplot. */
-static int run_gnuplot(const char *vars, const char *tmpl, char *out, size_t outlen)
-{
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
-        return -errno;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-    char *argv[] = { "gnuplot", "-e", (char *)vars, (char *)tmpl, NULL };
-    pid_t pid;
-    int rc = posix_spawnp(&pid, "gnuplot", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(p[1]);
-    if (rc) {
-        close(p[0]);
-        snprintf(out, outlen, "cannot run gnuplot: %s", strerror(rc));
-        return -rc;
-    }
-    size_t used = 0;
-    char tmp[1024];
-    for (;;) {
-        ssize_t r = read(p[0], tmp, sizeof(tmp));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        for (ssize_t i = 0; i < r; i++) {       /* keep the tail: the error is last */
-            if (used + 1 >= outlen) {
-                memmove(out, out + outlen / 2, used - outlen / 2);
-                used -= outlen / 2;
-            }
-            out[used++] = tmp[i];
-        }
-    }
-    out[used] = '\0';
-    close(p[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return -errno;
-    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
-}
-
 /* Draw with `term` into dir/plots/density.EXT (via a temporary name). */
 static int draw(const char *vars, const char *tmpl, const char *dir, const char *term,
                 const char *ext, char *gpout, size_t gplen)
@@ -196,25 +100,15 @@ static int draw(const char *vars, const char *tmpl, const char *dir, const char 
     if (snprintf(final, sizeof(final), "%s/plots/density.%s", dir, ext) >= (int)sizeof(final))
         return -ENAMETOOLONG;
     snprintf(tmp, sizeof(tmp), "%s.tmp", final);
-    char *all = NULL;
-    size_t len;
-    FILE *m = open_memstream(&all, &len);
-    if (!m)
+    char *all = gp_image_vars(vars, term, tmp);
+    if (!all)
         return -ENOMEM;
-    fputs(vars, m);
-    gp_put(m, "term", term);
-    gp_put(m, "out", tmp);
-    if (fclose(m)) {
-        free(all);
-        return -ENOMEM;
-    }
-    int err = run_gnuplot(all, tmpl, gpout, gplen);
+    int st;
+    int err = gp_run(all, tmpl, gpout, gplen, &st);
     free(all);
-    struct stat st;
-    if (!err && (stat(tmp, &st) < 0 || st.st_size == 0))
+    /* No image is gnuplot's failure: -ENOENT would read as no gnuplot. */
+    if (!err && (err = gp_commit_image(tmp, final)) == -ENOENT)
         err = -EIO;
-    if (!err && rename(tmp, final) < 0)
-        err = -errno;
     if (err)
         unlink(tmp);
     return err;
@@ -265,7 +159,7 @@ static char *plot_vars(const struct sweep_grid *g)
 int sweep_plot(const struct sweep_grid *g, const struct sweep_row *rows, const char *dir,
                FILE *log, char *why, size_t whylen)
 {
-    char plots[PATH_MAX], data[PATH_MAX + 16], tmpl[PATH_MAX];
+    char plots[PATH_MAX], data[PATH_MAX + 16], tdir[PATH_MAX], tmpl[PATH_MAX];
     snprintf(plots, sizeof(plots), "%s/plots", dir);
     if (mkdir(plots, 0777) < 0 && errno != EEXIST)
         return snprintf(why, whylen, "%s: %s", plots, strerror(errno)), -errno;
@@ -285,12 +179,13 @@ int sweep_plot(const struct sweep_grid *g, const struct sweep_row *rows, const c
         fprintf(log, "graph:  none (no point finished)\n");
         return 1;
     }
-    if (find_template(tmpl, sizeof(tmpl)) < 0) {
+    if (gp_template_dir(TEMPLATE, tdir, sizeof(tdir)) < 0
+        || snprintf(tmpl, sizeof(tmpl), "%s/" TEMPLATE, tdir) >= (int)sizeof(tmpl)) {
         snprintf(why, whylen, "the gnuplot template %s was not found; set FV_GNUPLOT_DIR", TEMPLATE);
         return -ENOENT;
     }
     snprintf(data, sizeof(data), "%s/density.dat", plots);
-    char *vars = plot_vars(g), gpout[4096] = "";
+    char *vars = plot_vars(g), gpout[GP_OUT_MAX] = "";
     if (!vars)
         return -ENOMEM;
     char *all = NULL;
@@ -316,11 +211,8 @@ int sweep_plot(const struct sweep_grid *g, const struct sweep_row *rows, const c
     }
     if (err) {
         /* gnuplot's last words say what went wrong */
-        size_t l = strlen(gpout);
-        while (l && (gpout[l - 1] == '\n' || gpout[l - 1] == ' '))
-            gpout[--l] = '\0';
-        const char *last = strrchr(gpout, '\n');
-        snprintf(why, whylen, "density: %s", gpout[0] ? (last ? last + 1 : gpout) : strerror(-err));
+        const char *last = gp_last_line(gpout);
+        snprintf(why, whylen, "density: %s", gpout[0] ? last : strerror(-err));
     }
     return err;
 }

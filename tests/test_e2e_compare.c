@@ -12,23 +12,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fv(const char *args, char **out)
-{
-    char *cmd = NULL;
-    if (asprintf(&cmd, "cd %s && %s %s", tu_src(""), tu_bin(), args) < 0)
-        abort();
-    int rc = tu_run(cmd, out);
-    free(cmd);
-    return rc;
-}
-
 static void run_into(const char *scn, const char *dir, const char *extra)
 {
     char *args = NULL, *out = NULL;
     if (asprintf(&args, "run %s --out %s --no-plot --quiet --set duration=2s %s", scn, dir,
                  extra) < 0)
         abort();
-    int rc = fv(args, &out);
+    int rc = tu_fairvisor(args, &out);
     if (rc != 0)
         fail_msg("fairvisor %s -> %d\n%s", args, rc, out);
     free(args);
@@ -94,7 +84,7 @@ static void test_compare_two_policies(void **st)
         || asprintf(&h2, "run 2: %s  scenario cpu-weights  policy credit2  engine sim  "
                     "mode density  2 s  complete\n", d2) < 0)
         abort();
-    int rc = fv(full, &out);
+    int rc = tu_fairvisor(full, &out);
     print_message("%s", out);
     if (rc != 0)
         fail_msg("fairvisor %s -> %d\n%s", full, rc, out);
@@ -134,21 +124,21 @@ static void test_compare_other_scenario_and_errors(void **st)
     char *args = NULL;
     if (asprintf(&args, "compare %s %s --out %s --no-plot", d1, d2, out_dir) < 0)
         abort();
-    assert_int_equal(fv(args, &out), 0);
+    assert_int_equal(tu_fairvisor(args, &out), 0);
     assert_non_null(strstr(out, "warning: the runs are of different scenarios: cpu-weights "
                                 "(run 1), cpu-cap (run 2)"));
     assert_non_null(strstr(out, "\nfairness run 2: "));
     free(out), free(args);
     if (asprintf(&args, "compare %s /nonexistent-fv-run --no-plot", d1) < 0)
         abort();
-    assert_int_equal(fv(args, &out), 2);
+    assert_int_equal(tu_fairvisor(args, &out), 2);
     assert_non_null(strstr(out, "/nonexistent-fv-run: No such file or directory"));
     free(out), free(args);
-    assert_int_equal(fv("compare --help", &out), 0);
+    assert_int_equal(tu_fairvisor("compare --help", &out), 0);
     assert_non_null(strstr(out, "--by domain|group"));
     free(out);
-    assert_int_equal(fv("compare", NULL), 2);
-    assert_int_equal(fv("--help", &out), 0);
+    assert_int_equal(tu_fairvisor("compare", NULL), 2);
+    assert_int_equal(tu_fairvisor("--help", &out), 0);
     assert_non_null(strstr(out, "compare DIR..."));
     free(out);
     assert_int_equal(tu_rmtree(d1) | tu_rmtree(d2) | tu_rmtree(out_dir), 0);

@@ -20,23 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fv(const char *args, char **out)
-{
-    char *cmd = NULL;
-    if (asprintf(&cmd, "cd %s && %s %s", tu_src(""), tu_bin(), args) < 0)
-        abort();
-    int rc = tu_run(cmd, out);
-    free(cmd);
-    return rc;
-}
-
 /* Run scenario `scn` with `extra` into a fresh directory; its summary. */
 static json_t *run(const char *scn, const char *extra, char **dir_out)
 {
     char *dir = tu_tmpdir(), *args = NULL, *out = NULL;
     if (asprintf(&args, "run scenarios/%s.yaml --out %s --quiet --no-plot %s", scn, dir, extra) < 0)
         abort();
-    int rc = fv(args, &out);
+    int rc = tu_fairvisor(args, &out);
     if (rc != 0)
         fail_msg("fairvisor %s -> %d\n%s", args, rc, out);
     free(args);
@@ -185,7 +175,7 @@ static void test_sweep_knees(void **st)
     if (asprintf(&args, "sweep scenarios/io-starvation-net.yaml --vary domains.flood.count=1..4 "
                  "--policies credit,fair --slo 'victim.work_units>=1800' -j 2 --out %s", dir) < 0)
         abort();
-    int rc = fv(args, &out);
+    int rc = tu_fairvisor(args, &out);
     if (rc != 0)
         fail_msg("fairvisor %s -> %d\n%s", args, rc, out);
     char *p = NULL;
@@ -238,7 +228,7 @@ static void test_graphs_exist(void **st)
         if (asprintf(&args, "run scenarios/%s.yaml --out %s --quiet --set duration=500ms",
                      cases[i].scn, dir) < 0)
             abort();
-        int rc = fv(args, &out);
+        int rc = tu_fairvisor(args, &out);
         if (rc != 0)
             fail_msg("fairvisor %s -> %d\n%s", args, rc, out);
         for (int g = 0; cases[i].graphs[g]; g++) {

@@ -27,6 +27,16 @@ const char *tu_bin(void)
     return b && *b ? b : FV_BIN_DEFAULT;
 }
 
+int tu_fairvisor(const char *args, char **out)
+{
+    char *cmd = NULL;
+    if (asprintf(&cmd, "cd %s && %s %s", tu_src(""), tu_bin(), args) < 0)
+        abort();
+    int rc = tu_run(cmd, out);
+    free(cmd);
+    return rc;
+}
+
 char *tu_tmpdir(void)
 {
     char *t = strdup("/tmp/fvtest.XXXXXX");

@@ -28,6 +28,8 @@ char *tu_read(const char *path, size_t *len);
 /* Run a shell command, capture stdout+stderr into *out (malloc'd); return
  * the exit status (or -1). */
 int tu_run(const char *cmd, char **out);
+/* Run `fairvisor ARGS` (tu_bin) from the source tree, as tu_run. */
+int tu_fairvisor(const char *args, char **out);
 /* Run s on the virtual-time engine (o may be NULL); fail the test with
  * the engine's message if it refuses. */
 struct scenario;
