@@ -54,8 +54,15 @@ void real_kick(struct real *rl, int cpu)
         atomic_store(&pc->kicked, 1);
         pthread_cond_signal(&pc->cond);
     } else if (pc->state == PC_GUEST) {
-        atomic_store(&pc->need_resched, 1);
-        syscall(SYS_tgkill, getpid(), pc->tid, FV_SIG_TICK);
+        /* One signal per pending kick: FV_SIG_TICK is a realtime signal, so
+         * copies queue rather than merge, and a pCPU thread the host had
+         * descheduled got them all at once, nesting the (SA_NODEFER)
+         * handler until its stack overflowed (fair tickles often). A kick
+         * that finds the flag set is covered by the signal already sent, or
+         * by guest_arrived/run_guest, which consume or clear it; the armed
+         * tick preempts regardless. */
+        if (!atomic_exchange(&pc->need_resched, 1))
+            syscall(SYS_tgkill, getpid(), pc->tid, FV_SIG_TICK);
     }
 }
 

@@ -130,12 +130,14 @@ static int app_up(struct app *a)
     return 0;
 }
 
-/* Send a frame built in a->out; a full ring waits for the backend. */
+/* Send a frame built in a->out; a full ring waits for the backend's TX
+ * completions alone: the frames received meanwhile stay on the RX ring
+ * (the caller takes them after), so they must not end the wait. */
 static void app_send(struct app *a, uint32_t len)
 {
     while (netfront_send(a->nf, a->out, len) == -EAGAIN) {
         if (!netfront_tx_reap(a->nf))
-            netfront_wait(a->nf);
+            netfront_wait_tx(a->nf);
     }
 }
 
@@ -288,7 +290,10 @@ static void net_flood(const struct wl_args *args)
 
 /* ---- net-sink -------------------------------------------------------------------- */
 
-#define SINK_SOURCES 64
+/* Senders whose order is checked: past that many, a new sender's datagrams
+ * count when intact, unchecked for order (a full table must not make the
+ * sink loop looking for a free slot). */
+#define SINK_SOURCES 1024
 struct sink {
     uint16_t port;
     fv_ns_t work;
@@ -296,6 +301,21 @@ struct sink {
     uint64_t next[SINK_SOURCES];        /* the sequence number each one sends next */
     uint64_t bad;
 };
+
+/* The slot of sender `key` (dom + 1), taken if new; -1 when the table is full. */
+static int sink_slot(struct sink *s, uint32_t key)
+{
+    int k = (int)(key % SINK_SOURCES);
+    for (int i = 0; i < SINK_SOURCES; i++, k = (k + 1) % SINK_SOURCES) {
+        if (s->src[k] == key)
+            return k;
+        if (!s->src[k]) {
+            s->src[k] = key;
+            return k;
+        }
+    }
+    return -1;
+}
 
 static void sink_udp(struct app *a, const struct ns_udp *u, void *ctx)
 {
@@ -307,18 +327,15 @@ static void sink_udp(struct app *a, const struct ns_udp *u, void *ctx)
     uint64_t seq = get64(p);
     uint32_t dom = (uint32_t)p[8] << 24 | (uint32_t)p[9] << 16 | (uint32_t)p[10] << 8 | p[11];
     uint32_t sum = (uint32_t)p[12] << 24 | (uint32_t)p[13] << 16 | (uint32_t)p[14] << 8 | p[15];
-    int k = (int)(dom % SINK_SOURCES);
-    while (s->src[k] && s->src[k] != dom + 1)
-        k = (k + 1) % SINK_SOURCES;
-    s->src[k] = dom + 1;
+    int k = sink_slot(s, dom + 1);
     /* A gap is a loss (netback drops what a full RX ring cannot take, and
      * counts it); going backwards is not something a ring may do. */
     const char *what = NULL;
     if (fnv(p + HDR_LEN, u->len - HDR_LEN) != sum)
         what = "net-sink: a datagram's payload does not match its checksum";
-    else if (seq < s->next[k])
+    else if (k >= 0 && seq < s->next[k])
         what = "net-sink: a datagram out of order from domain";
-    if (seq >= s->next[k])
+    if (k >= 0 && seq >= s->next[k])
         s->next[k] = seq + 1;
     if (s->work > 0)
         guest_compute(s->work);

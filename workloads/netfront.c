@@ -177,6 +177,16 @@ void netfront_wait(struct netfront *nf)
     guest_evtchn_poll(nf->port);
 }
 
+void netfront_wait_tx(struct netfront *nf)
+{
+    int tx = 0;
+    netfront_flush(nf);
+    FV_RING_FINAL_CHECK_FOR_RESPONSES(&nf->tx, tx);
+    if (!tx && guest_evtchn_poll(nf->port) != 1)
+        guest_block();
+    guest_evtchn_poll(nf->port);
+}
+
 void netfront_idle(int port)
 {
     for (;;) {

@@ -60,6 +60,13 @@ void netfront_rx_done(struct netfront *nf, int id);
  * came in meanwhile. */
 void netfront_wait(struct netfront *nf);
 
+/* A full TX ring: re-arm only the TX response event and block unless a TX
+ * response came in meanwhile. For a caller that waits for TX space without
+ * taking received frames: RX responses it does not consume must not end
+ * the wait at once, or it would spin at one instant (an RX event that
+ * comes in wakes it once, and it waits again). */
+void netfront_wait_tx(struct netfront *nf);
+
 /* Idle for good, taking whatever the backend still signals on `port` (0:
  * none): a pending event would make every block return at once. */
 void netfront_idle(int port) __attribute__((noreturn));
