@@ -11,11 +11,9 @@ bin=${FV_BIN:-build/fairvisor}
 command -v gnuplot >/dev/null || { echo "plot_scale: gnuplot not found (tools/deps installs it)" >&2; exit 1; }
 out=$(mktemp -d /tmp/fv-plot-scale.XXXXXX)
 trap 'rm -rf "$out"' EXIT
-# An echo pair, 16 UDP flooders into one sink, 400 disk flooders, 1,574
+# An echo pair, 60 UDP flooders into one sink, 400 disk flooders, 1,530
 # periodic probes and 7 CPU hogs: every timeline graph and latency CDF has
-# data, and the groups have 7 to 1,574 members. (More flooders into the one
-# sink make it spin at one instant of virtual time until the hypervisor
-# kills it: a bug of the network path under load, not of the graphs.)
+# data, and the groups have 7 to 1,530 members.
 cat > "$out/plot-scale.yaml" <<'EOF'
 name: plot-scale
 engine: sim
@@ -34,14 +32,14 @@ domains:
   - name: sink
     workload: { kind: net-sink, work: 2us }
   - name: flood
-    count: 16
+    count: 60
     workload: { kind: net-flood, peer: sink, size: 64B, rate: 200 }
   - name: disk
     count: 400
     workload: { kind: blk-flood, iodepth: 4, rate: 100 }
     vbds: [{ size: 1MiB }]
   - name: probe
-    count: 1574
+    count: 1530
     workload: { kind: cpu-periodic, period: 100ms, burst: 100us }
   - name: hog
     count: 7
