@@ -5,9 +5,8 @@
  * anything else). It is read both ways plot reads: per-domain sum of
  * column 3 (timeline cpu_share) and per-domain max of column 1 (latency),
  * then ranked; the ranking must be in order (largest first, NaN last) and
- * hold every domain once. summary.json is not fuzzed here: plot only
- * takes three strings out of what jansson parsed, and jansson is fuzzed
- * upstream.
+ * hold every domain once. A whole results directory, summary.json
+ * included, goes through the graphs' aggregation in fuzz_plot.c.
  *   tools/fuzz results [SECONDS]
  */
 #include <math.h>

@@ -347,16 +347,22 @@ static void run_label(json_t *j, char *buf, size_t n)
         snprintf(buf, n, ": %s (%s, %s)", scn, pol, eng);
 }
 
-/* Set up g: the templates and plots/; 0, or -errno said in g->why. */
+/* Find the templates for g; 0, or -errno said in g->why. */
 static int plot_setup(struct graph *g, char *tdir, size_t n)
 {
-    char plots[PATH_MAX];
     if (gp_template_dir("cpu-share.gp", tdir, n) < 0) {
         plog(g->log, "graphs skipped: gnuplot templates (tools/gnuplot/*.gp) not found;"
                      " set FV_GNUPLOT_DIR\n");
         graph_failed(g, "gnuplot templates (tools/gnuplot/*.gp) not found; set FV_GNUPLOT_DIR");
         return -ENOENT;
     }
+    return 0;
+}
+
+/* Make g->dir/plots; 0, or -errno said in g->why. */
+static int plots_dir(struct graph *g)
+{
+    char plots[PATH_MAX];
     if (snprintf(plots, sizeof(plots), "%s/plots", g->dir) >= (int)sizeof(plots)) {
         graph_failed(g, "%s/plots: %s", g->dir, strerror(ENAMETOOLONG));
         return -ENAMETOOLONG;
@@ -412,6 +418,21 @@ static int plot_queue_all(struct graph *g, json_t *summary, const char *label)
     return err;
 }
 
+int plot_queue_results(struct graph *g)
+{
+    char label[300], p[PATH_MAX];
+    int err = plots_dir(g);
+    if (err)
+        return err;
+    json_t *summary = NULL;
+    if (snprintf(p, sizeof(p), "%s/summary.json", g->dir) < (int)sizeof(p))
+        summary = json_load_file(p, 0, NULL);       /* none: an interrupted run */
+    run_label(summary, label, sizeof(label));
+    err = plot_queue_all(g, summary, label);
+    json_decref(summary);
+    return err;
+}
+
 int results_plot(const char *dir, FILE *log, char *why, size_t whylen)
 {
     if (why && whylen)
@@ -420,18 +441,13 @@ int results_plot(const char *dir, FILE *log, char *why, size_t whylen)
         plog(log, "graphs skipped: gnuplot not found (tools/deps installs gnuplot-nox)\n");
         return 1;
     }
-    char tdir[PATH_MAX], label[300], p[PATH_MAX];
+    char tdir[PATH_MAX];
     struct graph g = { .dir = dir, .tmpl_dir = tdir, .log = log, .name = "cpu-share",
                        .why = why, .whylen = whylen };
     int err = plot_setup(&g, tdir, sizeof(tdir));
     if (err)
         return err;
-    json_t *summary = NULL;
-    if (snprintf(p, sizeof(p), "%s/summary.json", dir) < (int)sizeof(p))
-        summary = json_load_file(p, 0, NULL);       /* none: an interrupted run */
-    run_label(summary, label, sizeof(label));
-    err = plot_queue_all(&g, summary, label);
-    json_decref(summary);
+    err = plot_queue_results(&g);
     int e2 = plot_draw_all(&g);
     plot_jobs_free(&g);
     return err ? err : e2;

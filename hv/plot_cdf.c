@@ -36,6 +36,9 @@ struct cdf_data {
 static int add_point(struct cdf_data *cd, char **fld)
 {
     char name[SCN_NAME_MAX];
+    double x = strtod(fld[1], NULL), f = strtod(fld[2], NULL);
+    if (!isfinite(x))
+        return 0;               /* an edited file's nan or inf: no place on the axis */
     snprintf(name, sizeof(name), "%s", fld[0]);
     struct results_dom *d = results_doms_get(&cd->doms, name);
     if (!d)
@@ -50,7 +53,6 @@ static int add_point(struct cdf_data *cd, char **fld)
         cd->pt = p;
         cd->cap = cap;
     }
-    double x = strtod(fld[1], NULL), f = strtod(fld[2], NULL);
     if (x > d->key)
         d->key = x;
     cd->pt[cd->n] = (struct cdf_pt){ x, f, (int)(d - cd->doms.v), cd->n };
@@ -104,7 +106,12 @@ static bool row(FILE *out, double x, const struct plot_sel *sel, const double *q
     fprintf(out, "%.15g", x);
     for (int s = 0; s < sel->n; s++)
         for (int k = 0; k < (sel->s[s].members > 1 ? 3 : 1); k++) {
-            fprintf(out, ",%.6f", q[3 * s + k]);
+            /* An edited file's nan or inf: gnuplot's missing value, as
+             * the timeline graphs write it. */
+            if (isfinite(q[3 * s + k]))
+                fprintf(out, ",%.6f", q[3 * s + k]);
+            else
+                fputs(",NaN", out);
             finite |= isfinite(q[3 * s + k]);
         }
     fputc('\n', out);

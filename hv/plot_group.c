@@ -160,6 +160,16 @@ static int by_key_desc(const void *a, const void *b)
     return (x->order > y->order) - (x->order < y->order);
 }
 
+/* A series name for the data files, whose cells and rows are split at
+ * commas and newlines: a name from an edited summary.json may hold them. */
+static void series_name(char *dst, size_t n, const char *src)
+{
+    snprintf(dst, n, "%s", src);
+    for (char *p = dst; *p; p++)
+        if (*p == ',' || *p == '\n' || *p == '\r')
+            *p = '_';
+}
+
 /* One series per group with a member, in the order first seen; of_dom
  * the series of each domain. Returns how many, or -ENOMEM. */
 static int gather(const char *const *names, const int *gid, const double *key,
@@ -181,7 +191,7 @@ static int gather(const char *const *names, const int *gid, const double *key,
             first[g] = ns;
             s = &out->s[ns];
             *s = (struct plot_series){ .group = g, .dom = i, .key = key[i], .order = ns };
-            snprintf(s->name, sizeof(s->name), "%s", names[i]);
+            series_name(s->name, sizeof(s->name), names[i]);
             ns++;
         } else {
             s = &out->s[first[g]];
@@ -195,12 +205,29 @@ static int gather(const char *const *names, const int *gid, const double *key,
     return ns;
 }
 
+/* Make `name` (a series') unlike every name in `seen`, then add it: a
+ * domain of an edited summary.json may be named as another group is, and
+ * two series must not share a legend entry. NAME~2, NAME~3, ... 0 or
+ * -ENOMEM. */
+static int unique_name(struct results_doms *seen, char *name, size_t n)
+{
+    char base[SCN_NAME_MAX];
+    snprintf(base, sizeof(base), "%s", name);
+    for (int k = 2; results_doms_find(seen, name); k++) {
+        char suffix[16];
+        int sl = snprintf(suffix, sizeof(suffix), "~%d", k);
+        snprintf(name, n, "%.*s%s", (int)(n - 1 - (size_t)sl), base, suffix);
+    }
+    return results_doms_get(seen, name) ? 0 : -ENOMEM;
+}
+
 /* Of the ns series gathered: groups named after their group, those
  * without a key dropped (need_key), the `max` with the largest keys kept,
  * of_dom pointed at their new places. 0 or -ENOMEM. */
 static int cut(struct plot_sel *out, int ns, const struct plot_groups *pg, bool need_key, int max)
 {
     int k = 0;
+    struct results_doms seen = { 0 };
     int *remap = malloc((size_t)(ns ? ns : 1) * sizeof(*remap));
     int *pos = malloc((size_t)(ns ? ns : 1) * sizeof(*pos));
     if (!remap || !pos) {
@@ -214,7 +241,13 @@ static int cut(struct plot_sel *out, int ns, const struct plot_groups *pg, bool 
         if (need_key && !(s->key > 0))
             continue;
         if (s->members > 1)
-            snprintf(s->name, sizeof(s->name), "%s", pg->grp.v[s->group].name);
+            series_name(s->name, sizeof(s->name), pg->grp.v[s->group].name);
+        if (unique_name(&seen, s->name, sizeof(s->name)) < 0) {
+            results_doms_free(&seen);
+            free(remap);
+            free(pos);
+            return -ENOMEM;
+        }
         s->order = k;
         remap[i] = k;
         out->s[k++] = *s;
@@ -232,6 +265,7 @@ static int cut(struct plot_sel *out, int ns, const struct plot_groups *pg, bool 
     }
     for (int i = 0; i < k; i++)
         out->grouped |= out->s[i].members > 1;
+    results_doms_free(&seen);
     free(pos);
     free(remap);
     return 0;
@@ -262,6 +296,18 @@ void plot_sel_free(struct plot_sel *sel)
 
 /* ---- quantiles ------------------------------------------------------------------ */
 
+/* a + f (b - a) for a <= b, 0 <= f < 1, kept within [a, b]: b - a
+ * overflows for values of opposite signs near DBL_MAX (an edited file's
+ * -1e308 and 1e308), and 0 * inf is NaN where the quantile is a itself. */
+static double lerp(double a, double b, double f)
+{
+    if (f == 0 || a == b)
+        return a;
+    double d = b - a;
+    double r = isfinite(d) ? a + f * d : (1 - f) * a + f * b;
+    return r < a ? a : r > b ? b : r;
+}
+
 double plot_quantile(const double *v, int n, double p)
 {
     if (n <= 0)
@@ -270,7 +316,7 @@ double plot_quantile(const double *v, int n, double p)
     int lo = (int)floor(h);
     if (lo >= n - 1)
         return v[n - 1];
-    return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
+    return lerp(v[lo], v[lo + 1], h - lo);
 }
 
 /* v[k] becomes the k-th smallest of v[0..n), everything before it no
@@ -319,7 +365,7 @@ static double quantile_of(double *v, int n, double p)
     for (int i = lo + 2; i < n; i++)
         if (v[i] < next)
             next = v[i];
-    return v[lo] + (h - lo) * (next - v[lo]);
+    return lerp(v[lo], next, h - lo);
 }
 
 void plot_stats(double *v, int n, double out[3])
@@ -346,9 +392,12 @@ void plot_full_title(char *buf, size_t n, const char *title, const struct plot_s
 }
 
 /* A series name as one gnuplot word: names have no blanks or quotes, but
- * a hand-made file might. */
+ * a hand-made file might, or have an empty name (a row ",,..."), which
+ * would be no word at all and shift every later series' title. */
 static void put_word(FILE *m, const char *name)
 {
+    if (!*name)
+        fputc('_', m);
     for (const char *p = name; *p; p++)
         fputc(*p == ' ' || *p == '\t' || *p == '"' || *p == '\'' ? '_' : *p, m);
 }

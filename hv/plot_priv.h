@@ -65,6 +65,12 @@ int plot_queue(struct graph *g, const char *vars);
  * `why` names the one that failed. 0 or the first -errno. */
 int plot_draw_all(struct graph *g);
 void plot_jobs_free(struct graph *g);
+/* results_plot up to gnuplot, for fuzz/fuzz_plot.c: read g->dir's
+ * summary.json, starvation.csv, timeline.csv and latency files, write each
+ * graph's data file (g->dir/plots/NAME.csv; plots/ is made if missing) and
+ * queue the graphs in g->jobs, undrawn (plot_jobs_free releases them;
+ * g->tmpl_dir is not read). 0 or the first -errno, said in g->why. */
+int plot_queue_results(struct graph *g);
 
 /* ---- groups and series (plot_group.c) ---- */
 

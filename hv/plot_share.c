@@ -116,7 +116,7 @@ static int share_select(json_t *doms, struct plot_groups *pg, struct plot_sel *s
 static void put3(FILE *f, const double *v)
 {
     for (int k = 0; k < 3; k++) {
-        if (isnan(v[k]))
+        if (!isfinite(v[k]))
             fputs(",NaN", f);
         else
             fprintf(f, ",%.6f", v[k]);

@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +23,12 @@ enum { SV_START, SV_DURATION, SV_DOMAIN, SV_RESOURCE, SV_FIELDS };
 static int add_event(struct plot_starve *st, char **fld)
 {
     char *end;
+    /* An edited file's nan, inf or 1e999 is no place on the time axis. */
     double start = strtod(fld[SV_START], &end);
-    if (end == fld[SV_START] || !(start >= 0))
+    if (end == fld[SV_START] || !(start >= 0) || !isfinite(start))
         return 0;
     double dur = strtod(fld[SV_DURATION], &end);
-    if (end == fld[SV_DURATION] || !(dur >= 0))
+    if (end == fld[SV_DURATION] || !(dur >= 0) || !isfinite(start + dur))
         return 0;
     if (st->n == st->cap) {
         if (st->cap > INT_MAX / 2)
