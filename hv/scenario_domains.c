@@ -352,9 +352,23 @@ static int parse_pin(struct scn_ctx *c, const struct scn_field *f, int node, voi
     return 0;
 }
 
+/* `group: NAME`: the group the entry's domains are drawn and compared in
+ * (default: the entry's name, so that `count` replicas are one group). The
+ * resolved scenario.yaml writes it on each replica, so that running it
+ * again keeps the groups. */
+static int parse_group(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
+{
+    (void)f;
+    struct scn_dom_tmpl *t = obj;
+    const char *v;
+    int rc = scn_scalar(c, node, "group", "a name of letters, digits, _ . or -", &v);
+    return rc ? rc : scn_copy_name(c, node, "group", v, t->d.group, sizeof(t->d.group));
+}
+
 static const struct scn_field dom_base[] = {
     { .name = "name", .type = SCN_T_CUSTOM, .parse = parse_dom_name, .absent = scn_missing,
       .hint = "name: NAME in every domain" },
+    { .name = "group", .type = SCN_T_CUSTOM, .parse = parse_group },
     { .name = "count", .type = SCN_T_INT, SCN_FLD(struct scn_dom_tmpl, count), .min = 1,
       .max = INT64_MAX },
     { .name = "vcpus", .type = SCN_T_INT, SCN_FLD(struct scn_dom_tmpl, d.vcpus), .min = 1,
@@ -425,52 +439,13 @@ static int check_spans(struct scn_ctx *c, int node, const struct scn_dom_tmpl *t
     return 0;
 }
 
-/* `group: NAME`: the group the entry's domains are drawn and compared in
- * (default: the entry's name, so that `count` replicas are one group). The
- * resolved scenario.yaml writes it on each replica, so that running it
- * again keeps the groups. It is taken here, out of the table's sight, so
- * that the keys listed for an unknown one stay those of the table. */
-static int parse_group(struct scn_ctx *c, int value, struct scn_dom_tmpl *t)
-{
-    const char *v;
-    int rc = scn_scalar(c, value, "group", "a name of letters, digits, _ . or -", &v);
-    return rc ? rc : scn_copy_name(c, value, "group", v, t->d.group, sizeof(t->d.group));
-}
-
-/* The mapping without its (first) `group` pair, then the group. */
-static int parse_dom_mapping(struct scn_ctx *c, const struct scn_mapping *m, int node,
-                             struct scn_dom_tmpl *t)
-{
-    yaml_node_t *n = scn_node(c, node);
-    yaml_node_pair_t *g = NULL;
-    for (yaml_node_pair_t *p = n && n->type == YAML_MAPPING_NODE ? n->data.mapping.pairs.start
-                                                                 : NULL;
-         p && p < n->data.mapping.pairs.top && !g; p++) {
-        yaml_node_t *k = scn_node(c, p->key);
-        if (k && k->type == YAML_SCALAR_NODE && strcmp((const char *)k->data.scalar.value, "group") == 0)
-            g = p;
-    }
-    if (!g)
-        return scn_parse_mapping(c, m, node, t);
-    /* Moved to the end, out of the mapping while the table parses it. */
-    yaml_node_pair_t *last = n->data.mapping.pairs.top - 1, saved = *g;
-    *g = *last;
-    *last = saved;
-    n->data.mapping.pairs.top--;
-    int rc = scn_parse_mapping(c, m, node, t);
-    n->data.mapping.pairs.top++;
-    *last = *g;
-    *g = saved;
-    return rc ? rc : parse_group(c, saved.value, t);
-}
-
 static int parse_one(struct scn_ctx *c, const struct scn_mapping *m, int node, struct scn_dom_tmpl *t)
 {
     memset(t, 0, sizeof(*t));
     t->d.vcpus = 1;
     t->d.memory = 64ULL << 20;
     sched_dom_defaults(&t->d.sp);
-    int rc = parse_dom_mapping(c, m, node, t);
+    int rc = scn_parse_mapping(c, m, node, t);
     return rc ? rc : check_spans(c, node, t);
 }
 

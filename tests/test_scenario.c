@@ -32,7 +32,7 @@ static void test_unknown_key(void **st)
 {
     (void)st;
     load_bad(MIN_HEAD ONE_DOM "    wieght: 5\n", NULL, 0,
-             "s.yaml:4:5: unknown key \"wieght\" in domain (expected one of: name, count, "
+             "s.yaml:4:5: unknown key \"wieght\" in domain (expected one of: name, group, count, "
              "vcpus, memory, pin, weight, cap, period, budget, extratime, workload, vifs, vbds)");
     load_bad_has(MIN_HEAD ONE_DOM "durration: 2s\n", NULL, 0, "s.yaml:4:1: ",
                  "unknown key \"durration\" (expected one of: name, engine, duration");

@@ -348,7 +348,7 @@ static void test_vbd_refusals(void **st)
     load_bad(text, NULL, 0, "s.yaml:4:35: path \"0000000000000000000000000000000000000000...\" "
              "is too long (expected at most 255 characters)");
     load_bad(DOM_A "    wieght: 5\n", NULL, 0, "s.yaml:4:5: unknown key \"wieght\" in domain "
-             "(expected one of: name, count, vcpus, memory, pin, weight, cap, period, budget, "
+             "(expected one of: name, group, count, vcpus, memory, pin, weight, cap, period, budget, "
              "extratime, workload, vifs, vbds)");
 }
 

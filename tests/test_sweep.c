@@ -670,7 +670,7 @@ static void test_e2e_bad_input(void **st)
 {
     (void)st;
     refused("--vary domains.flood.cnt=1,2", "fairvisor sweep: --vary domains.flood.cnt=1,2 "
-            "(value 1): unknown key \"cnt\" in domain (expected one of: name, count, vcpus, "
+            "(value 1): unknown key \"cnt\" in domain (expected one of: name, group, count, vcpus, "
             "memory, pin, weight, cap, period, budget, extratime, workload, vifs, vbds)");
     refused("--vary sched.tslice=1ms,2", "fairvisor sweep: --vary sched.tslice=1ms,2 (value 2): "
             "tslice \"2\" has no unit (expected a number with ns, us, ms or s)");
