@@ -351,14 +351,19 @@ bool nb_tx_peek(struct nb_vif *v, struct netif_tx_request *req)
     return req->size >= NB_ETH_HLEN && req->size <= NETIF_FRAME_MAX;
 }
 
+void nb_vif_stall(struct netback *nb, struct nb_vif *v, fv_ns_t due)
+{
+    v->stalled = true;
+    if (!nb->due || due < nb->due)
+        nb->due = due;
+}
+
 bool nb_tx_credit(struct netback *nb, struct nb_vif *v, uint32_t size)
 {
     fv_ns_t due = 0;
     if (nb_credit_take(&v->credit, size, nb->now, &due))
         return true;
-    v->stalled = true;
-    if (!nb->due || due < nb->due)
-        nb->due = due;
+    nb_vif_stall(nb, v, due);
     return false;
 }
 

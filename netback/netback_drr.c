@@ -103,9 +103,7 @@ static bool credit_stalled(struct netback *nb, struct nb_vif *v)
         return true;
     if (!nb_credit_stalled(&v->credit, nb->now, &due))
         return false;
-    v->stalled = true;
-    if (!nb->due || due < nb->due)
-        nb->due = due;
+    nb_vif_stall(nb, v, due);
     return true;
 }
 

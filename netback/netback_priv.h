@@ -94,6 +94,9 @@ bool nb_tx_peek(struct nb_vif *v, struct netif_tx_request *req);
 /* Whether v's credit lets a frame of `size` go now; if not, v is stalled
  * for this pass and nb->due notes when to come back. */
 bool nb_tx_credit(struct netback *nb, struct nb_vif *v, uint32_t size);
+/* v is out of credit until `due`: its ring waits, and the pass's next_due
+ * is no later than that. */
+void nb_vif_stall(struct netback *nb, struct nb_vif *v, fv_ns_t due);
 /* Consume the head request, whose copy is *req: 0 (its frame is in p), 1
  * (refused and answered; p unused), -1 (v was disconnected). */
 int nb_tx_take(struct netback *nb, struct nb_vif *v, const struct netif_tx_request *req,
