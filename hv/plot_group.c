@@ -152,12 +152,7 @@ void plot_groups_free(struct plot_groups *pg)
 static int by_key_desc(const void *a, const void *b)
 {
     const struct plot_series *x = a, *y = b;
-    bool xn = isnan(x->key), yn = isnan(y->key);
-    if (xn != yn)
-        return xn ? 1 : -1;
-    if (!xn && x->key != y->key)
-        return x->key < y->key ? 1 : -1;
-    return (x->order > y->order) - (x->order < y->order);
+    return results_key_cmp(x->key, x->order, y->key, y->order);
 }
 
 /* A series name for the data files, whose cells and rows are split at

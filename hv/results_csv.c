@@ -165,17 +165,21 @@ int results_read_domains(FILE *f, int name_col, int val_col, bool use_max,
     return err;
 }
 
-/* Largest key first; NaN (a "nan" in the file) after every number; ties in
- * the order first seen, so the ranking is the same with any qsort. */
+int results_key_cmp(double xkey, int xorder, double ykey, int yorder)
+{
+    bool xn = isnan(xkey), yn = isnan(ykey);
+    if (xn != yn)
+        return xn ? 1 : -1;
+    if (!xn && xkey != ykey)
+        return xkey < ykey ? 1 : -1;
+    return (xorder > yorder) - (xorder < yorder);
+}
+
+/* A "nan" in the file ranks after every number. */
 static int by_key_desc(const void *a, const void *b)
 {
     const struct results_dom *x = a, *y = b;
-    bool xn = isnan(x->key), yn = isnan(y->key);
-    if (xn != yn)
-        return xn ? 1 : -1;
-    if (!xn && x->key != y->key)
-        return x->key < y->key ? 1 : -1;
-    return (x->order > y->order) - (x->order < y->order);
+    return results_key_cmp(x->key, x->order, y->key, y->order);
 }
 
 void results_rank_domains(struct results_doms *ds)

@@ -17,5 +17,9 @@ const struct results_dom *results_doms_find(const struct results_doms *ds, const
 /* Split a CSV line in place (no quoting: see results.c) into at most max
  * fields; returns how many. */
 int results_split_csv(char *line, char **f, int max);
+/* The ranking order of graphs and the table: the larger key first, NaN
+ * after every number, ties by `order` (first seen), so that any qsort
+ * gives the same ranking. A qsort comparator's result. */
+int results_key_cmp(double xkey, int xorder, double ykey, int yorder);
 
 #endif
