@@ -164,21 +164,6 @@ static void warn_scenarios(const struct cmp *c, FILE *err)
 
 /* ---- rows ---------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The median of the n non-NaN values in v (sorted in place), or NaN. */
-static double median(double *v, int n)
-{
-    if (n == 0)
-        return NAN;
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* Sum of the non-NaN values of a field over the members; NaN if none. */
 static double member_sum(const struct cmp_run *r, const int *m, int k, size_t off)
 {
@@ -203,12 +188,12 @@ static void aggregate(const struct cmp_row *row, const struct cmp_run *r, const 
             scratch[n++] = d->cpu_share / d->entitled_share;
     }
     cell->members = k;
-    cell->norm = median(scratch, n);
+    cell->norm = results_median(scratch, n);
     n = 0;
     for (int i = 0; i < k; i++)
         if (!isnan(r->doms[m[i]].p99_ns[row->lat]))
             scratch[n++] = r->doms[m[i]].p99_ns[row->lat];
-    cell->p99_ms = median(scratch, n) / 1e6;
+    cell->p99_ms = results_median(scratch, n) / 1e6;
     cell->work_s = member_sum(r, m, k, offsetof(struct cmp_dom, work_units)) / secs;
     static const size_t io_field[] = {
         [CMP_IO_BLK] = offsetof(struct cmp_dom, blk_ios),

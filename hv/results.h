@@ -128,4 +128,8 @@ int results_write_wakeup_csv(const char *dir, const struct run_result *rr);
 int results_write_app_latency_csv(const char *dir, const struct run_result *rr);
 int results_write_blk_latency_csv(const char *dir, const struct run_result *rr);
 
+/* The median of v[0..n-1] (sorts v; the mean of the middle two when n is
+ * even); NAN when n is 0. compare and sweep summarise runs with it. */
+double results_median(double *v, int n);
+
 #endif

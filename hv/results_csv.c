@@ -165,6 +165,20 @@ int results_read_domains(FILE *f, int name_col, int val_col, bool use_max,
     return err;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double results_median(double *v, int n)
+{
+    if (n <= 0)
+        return NAN;
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 int results_key_cmp(double xkey, int xorder, double ykey, int yorder)
 {
     bool xn = isnan(xkey), yn = isnan(ykey);

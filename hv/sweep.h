@@ -149,10 +149,6 @@ void sweep_row_read(const struct sweep_grid *g, const char *dir, int p, struct s
  * one row per point; figures empty unless the status is ok. */
 int sweep_write_csv(const struct sweep_grid *g, const struct sweep_row *rows, FILE *f);
 
-/* The median of v[0..n-1] (sorts v; the mean of the middle two when n is
- * even); NAN when n is 0. */
-double sweep_median(double *v, int n);
-
 /* A series: one policy at one combination of the other --vary keys (axes
  * 1..nkeys-1; `others` indexes their product, the last fastest). Its knee
  * is the largest value of the first key (in ascending x) at which the SLO

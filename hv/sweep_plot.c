@@ -79,7 +79,7 @@ static int write_data(const struct sweep_grid *g, const struct sweep_row *rows, 
             double lo1, hi1, lo2, hi2;
             min_max(y1, n, &lo1, &hi1);
             min_max(y2, n, &lo2, &hi2);
-            double m1 = sweep_median(y1, n), m2 = sweep_median(y2, n);
+            double m1 = results_median(y1, n), m2 = results_median(y2, n);
             fprintf(f, "%.12g,%s,%.12g,%.12g,%.12g,%.12g,%.12g,%.12g,%d\n", a->x[order[i]],
                     a->vals[order[i]], m1, lo1, hi1, m2, lo2, hi2, n);
             total++;

@@ -156,20 +156,6 @@ int sweep_write_csv(const struct sweep_grid *g, const struct sweep_row *rows, FI
 
 /* ---- knees -------------------------------------------------------------------- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-double sweep_median(double *v, int n)
-{
-    if (n <= 0)
-        return NAN;
-    qsort(v, (size_t)n, sizeof(*v), cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static int others_count(const struct sweep_grid *g)
 {
     int n = 1;
@@ -234,7 +220,7 @@ static double median_at(const struct sweep_grid *g, const struct sweep_row *rows
         if (r->status == SWEEP_OK)
             buf[n++] = isnan(r->slo) ? INFINITY * (g->slo.op <= SWEEP_LE ? 1 : -1) : r->slo;
     }
-    return sweep_median(buf, n);
+    return results_median(buf, n);
 }
 
 void sweep_knee(const struct sweep_grid *g, const struct sweep_row *rows, int s,

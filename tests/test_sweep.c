@@ -5,6 +5,7 @@
  * 2 with the message, nothing written) and Ctrl-C (finished points kept,
  * the rest missing, exit 1). */
 #include "testutil.h"
+#include "hv/results.h"
 #include "hv/sweep.h"
 
 #include <errno.h>
@@ -450,9 +451,9 @@ static void test_knee_median_over_repeats(void **st)
     rows[5].slo = 0.5;                                  /* median of 0.6 0.5: 0.55 */
     knee_line(&g, rows, 0, "knee credit: never breaks (k up to 3)");
     double m[] = { 3, 1, 2, 10 };
-    assert_true(sweep_median(m, 4) == 2.5);
-    assert_true(sweep_median(m, 3) == 2);
-    assert_true(isnan(sweep_median(m, 0)));
+    assert_true(results_median(m, 4) == 2.5);
+    assert_true(results_median(m, 3) == 2);
+    assert_true(isnan(results_median(m, 0)));
     free(rows);
     sweep_grid_free(&g);
 }
