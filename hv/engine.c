@@ -104,11 +104,13 @@ struct dom_result *engine_results_new(const struct scenario *scn)
     return res;
 }
 
-void engine_collect_sched_misses(const struct scheduler *s, struct dom_result *res)
+void engine_collect_sched(const struct scheduler *s, struct dom_result *res)
 {
-    for (int d = 0; d < s->nr_doms; d++)
+    for (int d = 0; d < s->nr_doms; d++) {
         for (int i = 0; i < s->doms[d]->nr_units; i++)
             res[d].sched_deadline_misses += s->doms[d]->units[i]->deadline_misses;
+        res[d].charged_ns = s->doms[d]->charged_ns;
+    }
 }
 
 uint64_t engine_dom_seed(uint64_t seed, int domid)

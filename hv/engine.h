@@ -44,8 +44,9 @@ int engine_sched_build(struct scheduler **out, const struct scenario *scn,
                        const struct sched_core_ops *core, void *ctx, char *err, size_t errlen);
 /* A result entry per domain (names, ids, parameters; zeroed figures). */
 struct dom_result *engine_results_new(const struct scenario *scn);
-/* Sum each unit's policy-reported deadline misses into its domain. */
-void engine_collect_sched_misses(const struct scheduler *s, struct dom_result *res);
+/* What the scheduler kept per domain, after the run: each unit's
+ * policy-reported deadline misses summed, and the backend time charged. */
+void engine_collect_sched(const struct scheduler *s, struct dom_result *res);
 /* The seed a domain's guests draw from: the scenario seed mixed with the id. */
 uint64_t engine_dom_seed(uint64_t seed, int domid);
 /* Does [p, p+len) lie within [lo, lo+size)? (no overflow) */

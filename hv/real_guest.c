@@ -354,8 +354,7 @@ static void charge_backend(struct real *rl)
         return;
     pthread_mutex_lock(&rl->lock);
     for (int i = 0; i < n; i++)
-        rl->res[ch[i].dom].charged_ns +=
-            sched_core_charge_domain(rl->s, rl->s->doms[ch[i].dom], ch[i].ns);
+        sched_core_charge_domain(rl->s, rl->s->doms[ch[i].dom], ch[i].ns);
     pthread_mutex_unlock(&rl->lock);
 }
 

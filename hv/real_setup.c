@@ -277,7 +277,7 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
             metrics_stop(&rl.m, u->id, end, u->runnable);
     }
     metrics_finish(&rl.m, 0, end);
-    engine_collect_sched_misses(rl.s, rl.res);
+    engine_collect_sched(rl.s, rl.res);
     host_collect(&rl.h, rl.res);
     engine_dump(rl.s);
     *out = (struct run_result){

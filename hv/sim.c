@@ -412,8 +412,7 @@ static void charge_backend(struct sim *sim)
     const struct host_charge *ch;
     int n = host_backend_deltas(&sim->h, &ch);
     for (int i = 0; i < n; i++)
-        sim->res[ch[i].dom].charged_ns +=
-            sched_core_charge_domain(sim->s, sim->s->doms[ch[i].dom], ch[i].ns);
+        sched_core_charge_domain(sim->s, sim->s->doms[ch[i].dom], ch[i].ns);
 }
 
 static int gb_backend_poll(struct guest_vcpu *g, struct guest_backend_pass *out)
@@ -625,7 +624,7 @@ int sim_run(const struct scenario *scn, const struct engine_opts *o,
     sim_watchdog_stop(&sim);
     clock_gettime(CLOCK_MONOTONIC, &w1);
     metrics_finish(&sim.m, 0, sim.now);
-    engine_collect_sched_misses(sim.s, sim.res);
+    engine_collect_sched(sim.s, sim.res);
     host_collect(&sim.h, sim.res);
     engine_dump(sim.s);
 
