@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hv/run.h"
@@ -143,6 +144,35 @@ static inline int count_tmp(const char *dir)
 static inline void rm_rf(const char *dir)
 {
     assert_int_equal(tu_rmtree(dir), 0);
+}
+
+/* gnuplot is installed by tools/deps and CI checks the graphs: without it
+ * the plot tests fail, naming it (they used to pass, skipped silently). */
+#define REQUIRE_GNUPLOT()                                                                          \
+    do {                                                                                           \
+        if (tu_run("command -v gnuplot", NULL) != 0)                                              \
+            fail_msg("gnuplot not found (tools/deps installs gnuplot-nox)");                      \
+    } while (0)
+
+/* A fresh results directory with an empty plots/ (remove with tu_rmtree). */
+static inline char *run_dir(void)
+{
+    char *dir = tu_tmpdir();
+    char *plots = path2(dir, "plots");
+    assert_int_equal(mkdir(plots, 0777), 0);
+    free(plots);
+    return dir;
+}
+
+/* DIR/NAME's whole text (malloc'd); the test fails if it is missing. */
+static inline char *read_in(const char *dir, const char *name)
+{
+    char *p = path2(dir, name);
+    char *text = tu_read(p, NULL);
+    if (!text)
+        fail_msg("%s missing", p);
+    free(p);
+    return text;
 }
 
 #endif

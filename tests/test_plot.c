@@ -19,19 +19,12 @@
 
 /* ---- the graphs ----------------------------------------------------------------------------- */
 
-static bool have_gnuplot(void)
-{
-    return tu_run("command -v gnuplot", NULL) == 0;
-}
 
 /* A results directory made without results_open (independent of the
  * scenario writer): timeline rows for n domains over 10 intervals. */
 static char *fake_run_dir(struct run_result *rr, int n, bool empty)
 {
-    char *dir = tu_tmpdir();
-    char *plots = path2(dir, "plots");
-    assert_int_equal(mkdir(plots, 0777), 0);
-    free(plots);
+    char *dir = run_dir();
     char *buf = NULL;
     size_t len;
     FILE *f = open_memstream(&buf, &len);
@@ -98,13 +91,6 @@ static void plot_and_check(struct run_result *rr, int n, bool empty, const char 
     free(dir);
 }
 
-/* gnuplot is installed by tools/deps and CI checks the graphs: without it
- * the plot tests fail, naming it (they used to pass, skipped silently). */
-#define REQUIRE_GNUPLOT()                                                                          \
-    do {                                                                                           \
-        if (!have_gnuplot())                                                                       \
-            fail_msg("gnuplot not found (tools/deps installs gnuplot-nox)");                      \
-    } while (0)
 
 static void test_plot(void **st)
 {
@@ -186,10 +172,7 @@ static char *svg_text(const char *dir, const char *name)
  * (which had traffic) and batch (which had none). */
 static char *net_run_dir(struct run_result *rr, bool drops_only)
 {
-    char *dir = tu_tmpdir();
-    char *plots = path2(dir, "plots");
-    assert_int_equal(mkdir(plots, 0777), 0);
-    free(plots);
+    char *dir = run_dir();
     char *buf = NULL;
     size_t len;
     FILE *f = open_memstream(&buf, &len);
@@ -372,10 +355,7 @@ enum blk_mode { BLK_ONLY, BLK_ERRORS_ONLY, BLK_WITH_NET };
  * failed requests) and dom-2. */
 static char *blk_run_dir(struct run_result *rr, enum blk_mode mode)
 {
-    char *dir = tu_tmpdir();
-    char *plots = path2(dir, "plots");
-    assert_int_equal(mkdir(plots, 0777), 0);
-    free(plots);
+    char *dir = run_dir();
     char *buf = NULL;
     size_t len;
     FILE *f = open_memstream(&buf, &len);

@@ -18,31 +18,6 @@
 
 #include "results_fixtures.h"
 
-#define REQUIRE_GNUPLOT()                                                                          \
-    do {                                                                                           \
-        if (tu_run("command -v gnuplot", NULL) != 0)                                              \
-            fail_msg("gnuplot not found (tools/deps installs gnuplot-nox)");                      \
-    } while (0)
-
-static char *run_dir(void)
-{
-    char *dir = tu_tmpdir();
-    char *plots = path2(dir, "plots");
-    assert_int_equal(mkdir(plots, 0777), 0);
-    free(plots);
-    return dir;
-}
-
-static char *read_in(const char *dir, const char *name)
-{
-    char *p = path2(dir, name);
-    char *text = tu_read(p, NULL);
-    if (!text)
-        fail_msg("%s missing", p);
-    free(p);
-    return text;
-}
-
 static struct graph test_graph(const char *dir, const char *name)
 {
     return (struct graph){ .dir = dir, .tmpl_dir = "/nonexistent", .log = stderr, .name = name };
