@@ -728,7 +728,7 @@ int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_d
 
 const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int d, int vbd)
 {
-    if (d < 0 || d >= bb->c.scn->nr_domains || bb->first[d] < 0 || vbd < 0 ||
+    if (d < 0 || d >= bb->nr_doms || bb->first[d] < 0 || vbd < 0 ||
         vbd >= bb->c.scn->domains[d].nr_vbds)
         return NULL;
     return &bb->vbd[bb->first[d] + vbd].st;
@@ -739,7 +739,7 @@ const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int 
 int blkback_vbd_backlog(const struct blkback *bb, int d, int vbd, uint64_t *served)
 {
     *served = 0;
-    if (d < 0 || d >= bb->c.scn->nr_domains || bb->first[d] < 0 || vbd < 0 ||
+    if (d < 0 || d >= bb->nr_doms || bb->first[d] < 0 || vbd < 0 ||
         vbd >= bb->c.scn->domains[d].nr_vbds)
         return -ENODEV;
     const struct bb_vbd *v = &bb->vbd[bb->first[d] + vbd];

@@ -81,6 +81,8 @@ struct blkback {
     int nr_vbds;
     struct bb_vbd *vbd;
     int *first;                         /* by domain index: its vbd 0 in vbd[], or -1 */
+    int nr_doms;                        /* the domains at build time (a live host adds
+                                           domains without vbds later) */
     fv_ns_t cost;                       /* this pass's modelled cost */
     fv_ns_t now;                        /* this pass's time (virtual time) */
     /* The I/O scheduler: one flow per vbd. */

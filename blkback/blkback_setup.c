@@ -15,7 +15,7 @@
 
 int blkback_connect(struct blkback *bb, int d, int vbd, uint32_t ring_ref, int port)
 {
-    if (d < 0 || d >= bb->c.scn->nr_domains || bb->first[d] < 0 || vbd < 0 ||
+    if (d < 0 || d >= bb->nr_doms || bb->first[d] < 0 || vbd < 0 ||
         vbd >= bb->c.scn->domains[d].nr_vbds)
         return -ENODEV;
     struct bb_vbd *v = &bb->vbd[bb->first[d] + vbd];
@@ -89,6 +89,7 @@ static int build_vbds(struct blkback *bb, struct gnttab *const *gt, char *err, s
         bb->nr_vbds += scn->domains[d].nr_vbds;
     bb->vbd = calloc((size_t)bb->nr_vbds + 1, sizeof(*bb->vbd));
     bb->first = malloc(((size_t)scn->nr_domains + 1) * sizeof(*bb->first));
+    bb->nr_doms = scn->nr_domains;
     if (!bb->vbd || !bb->first) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;

@@ -90,18 +90,27 @@ int engine_sched_build(struct scheduler **out, const struct scenario *scn,
 
 struct dom_result *engine_results_new(const struct scenario *scn)
 {
-    struct dom_result *res = fv_fault("results") ? NULL : calloc((size_t)scn->nr_domains, sizeof(*res));
+    return engine_results_new_cap(scn, 0);
+}
+
+struct dom_result *engine_results_new_cap(const struct scenario *scn, int cap)
+{
+    size_t n = cap > scn->nr_domains ? (size_t)cap : (size_t)scn->nr_domains;
+    struct dom_result *res = fv_fault("results") ? NULL : calloc(n ? n : 1, sizeof(*res));
     if (!res)
         return NULL;
-    for (int d = 0; d < scn->nr_domains; d++) {
-        const struct scn_domain *sd = &scn->domains[d];
-        snprintf(res[d].name, sizeof(res[d].name), "%s", sd->name);
-        res[d].id = sd->id;
-        res[d].vcpus = sd->vcpus;
-        res[d].weight = sd->sp.weight;
-        res[d].cap = sd->sp.cap;
-    }
+    for (int d = 0; d < scn->nr_domains; d++)
+        engine_result_init(&res[d], &scn->domains[d]);
     return res;
+}
+
+void engine_result_init(struct dom_result *r, const struct scn_domain *sd)
+{
+    snprintf(r->name, sizeof(r->name), "%s", sd->name);
+    r->id = sd->id;
+    r->vcpus = sd->vcpus;
+    r->weight = sd->sp.weight;
+    r->cap = sd->sp.cap;
 }
 
 void engine_collect_sched(const struct scheduler *s, struct dom_result *res)
@@ -163,12 +172,13 @@ static void free_entry(int id, void *dom, struct evtchn_dom *ev, void *arg)
     evtchn_dom_free(ev);
 }
 
-int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn,
+int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn, int cap_doms,
                        evtchn_notify_fn notify, void *ctx)
 {
     if (fv_fault("evtchn"))
         return -ENOMEM;
-    e->dt = domtab_create(scn->nr_domains + 1);
+    int cap = cap_doms > scn->nr_domains ? cap_doms : scn->nr_domains;
+    e->dt = domtab_create(cap + 1 < DOMID_FIRST_RESERVED ? cap + 1 : DOMID_FIRST_RESERVED);
     if (!e->dt)
         return -errno;
     evtchn_tab_init(&e->tab, e->dt, notify, ctx);

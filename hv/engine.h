@@ -44,6 +44,10 @@ int engine_sched_build(struct scheduler **out, const struct scenario *scn,
                        const struct sched_core_ops *core, void *ctx, char *err, size_t errlen);
 /* A result entry per domain (names, ids, parameters; zeroed figures). */
 struct dom_result *engine_results_new(const struct scenario *scn);
+/* The same with room for cap domains (a live host's, zeroed), and one
+ * entry's names, ids and parameters. */
+struct dom_result *engine_results_new_cap(const struct scenario *scn, int cap);
+void engine_result_init(struct dom_result *r, const struct scn_domain *sd);
 /* What the scheduler kept per domain, after the run: each unit's
  * policy-reported deadline misses summed, and the backend time charged. */
 void engine_collect_sched(const struct scheduler *s, struct dom_result *res);
@@ -57,7 +61,8 @@ struct engine_evtchn {
     struct domtab *dt;
     struct evtchn_tab tab;
 };
-int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn,
+/* cap_doms: room for domains added at run time (ids up to cap_doms). */
+int engine_evtchn_init(struct engine_evtchn *e, const struct scenario *scn, int cap_doms,
                        evtchn_notify_fn notify, void *ctx);
 void engine_evtchn_fini(struct engine_evtchn *e);
 /* The scenario index of Domain-0, or -1 (a scenario built by hand, with
@@ -68,13 +73,23 @@ static inline int engine_dom0_index(const struct scenario *scn)
     return d >= 0 && d < scn->nr_domains && scn->domains[d].is_dom0 ? d : -1;
 }
 /* The scenario index of domain `domid`, or -1: guests' ids are index + 1,
- * Domain-0 (id 0) is the last entry when there is one. */
+ * skipping Domain-0's index (id 0), which a loaded scenario puts last and
+ * a live host keeps where it is as it adds domains after it. */
 static inline int engine_dom_index(const struct scenario *scn, int domid)
 {
     int d0 = engine_dom0_index(scn);
     if (domid == 0)
         return d0;
-    return domid >= 1 && domid <= scn->nr_domains - (d0 >= 0) ? domid - 1 : -1;
+    if (domid < 1)
+        return -1;
+    int d = d0 >= 0 && domid - 1 >= d0 ? domid : domid - 1;
+    return d < scn->nr_domains ? d : -1;
+}
+/* The id domain index d has by that rule. */
+static inline int engine_dom_id(const struct scenario *scn, int d)
+{
+    int d0 = engine_dom0_index(scn);
+    return d == d0 ? 0 : d0 >= 0 && d > d0 ? d : d + 1;
 }
 /* The unit of vCPU `vcpu` of domain `domid` (untrusted values), or NULL. */
 struct sched_unit *engine_unit_of(const struct scheduler *s, const struct scenario *scn,

@@ -16,6 +16,7 @@
 #include "../workloads/netfront.h"
 #include "../workloads/guest.h"
 #include "ctx.h"
+#include "domtab.h"
 #include "fault.h"
 #include "gnttab.h"
 #include "guest_api.h"
@@ -70,7 +71,8 @@ static int map_domain(struct host *h, int d)
 static int make_memory(struct host *h)
 {
     const struct scenario *scn = h->scn;
-    h->dom = fv_fault("memory") ? NULL : calloc((size_t)scn->nr_domains, sizeof(*h->dom));
+    int cap = h->conf.cap_doms > scn->nr_domains ? h->conf.cap_doms : scn->nr_domains;
+    h->dom = fv_fault("memory") ? NULL : calloc(cap ? (size_t)cap : 1, sizeof(*h->dom));
     if (!h->dom)
         return -ENOMEM;
     for (int d = 0; d < scn->nr_domains; d++) {
@@ -166,21 +168,27 @@ static int make_charges(struct host *h)
     return 0;
 }
 
+fv_ns_t host_backend_ns(const struct host *h, int d)
+{
+    fv_ns_t total = 0;
+    for (int v = 0; h->nb && v < h->scn->domains[d].nr_vifs; v++) {
+        const struct netback_vif_stats *st = netback_vif_stats(h->nb, d, v);
+        total += st ? __atomic_load_n(&st->backend_ns, __ATOMIC_RELAXED) : 0;
+    }
+    for (int v = 0; h->bb && v < h->scn->domains[d].nr_vbds; v++) {
+        const struct blkback_vbd_stats *st = blkback_vbd_stats(h->bb, d, v);
+        total += st ? __atomic_load_n(&st->backend_ns, __ATOMIC_RELAXED) : 0;
+    }
+    return total;
+}
+
 int host_backend_deltas(struct host *h, const struct host_charge **out)
 {
     int n = 0;
     for (int i = 0; i < h->nr_charge_doms; i++) {
         struct host_charge *seen = &h->charge_seen[i];
         int d = seen->dom;
-        fv_ns_t total = 0;
-        for (int v = 0; h->nb && v < h->scn->domains[d].nr_vifs; v++) {
-            const struct netback_vif_stats *st = netback_vif_stats(h->nb, d, v);
-            total += st ? __atomic_load_n(&st->backend_ns, __ATOMIC_RELAXED) : 0;
-        }
-        for (int v = 0; h->bb && v < h->scn->domains[d].nr_vbds; v++) {
-            const struct blkback_vbd_stats *st = blkback_vbd_stats(h->bb, d, v);
-            total += st ? __atomic_load_n(&st->backend_ns, __ATOMIC_RELAXED) : 0;
-        }
+        fv_ns_t total = host_backend_ns(h, d);
         /* Only growth is charged: a counter that went back (a pass that
          * shared its rest unevenly) is charged again only past its peak. */
         if (total > seen->ns) {
@@ -203,7 +211,7 @@ int host_build(struct host *h, const struct scenario *scn, const struct host_con
     int rc = make_memory(h);
     if (rc)
         return engine_setup_error(err, errlen, "domain memory and grant tables", rc);
-    if ((rc = engine_evtchn_init(&h->ev, scn, c->notify, c->ctx)))
+    if ((rc = engine_evtchn_init(&h->ev, scn, c->cap_doms, c->notify, c->ctx)))
         return engine_setup_error(err, errlen, "event channels", rc);
     if ((rc = make_netback(h, err, errlen)))
         return rc;
@@ -224,15 +232,8 @@ void host_destroy(struct host *h)
         nb_port_close(h->port);
     h->port = NULL;
     engine_evtchn_fini(&h->ev);
-    for (int d = 0; h->dom && d < h->scn->nr_domains; d++) {
-        struct host_dom *hd = &h->dom[d];
-        if (hd->gt)
-            gnttab_destroy(hd->gt);
-        if (hd->mem) {
-            fv_stack_unpoison(hd->mem, hd->mem_size);
-            munmap(hd->mem, hd->mem_size);
-        }
-    }
+    for (int d = 0; h->dom && d < h->scn->nr_domains; d++)
+        host_dom_unmap(h, d);
     free(h->dom);
     h->dom = NULL;
     free(h->charge_seen);
@@ -240,15 +241,74 @@ void host_destroy(struct host *h)
     h->charge_seen = h->charges = NULL;
 }
 
+static void set_time_base(struct host *h, int d)
+{
+    if (!h->dom[d].mem)
+        return;
+    struct fv_shared_info *si = (struct fv_shared_info *)h->dom[d].mem;
+    si->time_base_ns = h->time_base;
+    atomic_store_explicit(&si->version, 2, memory_order_release);
+}
+
 void host_set_time_base(struct host *h, int64_t ns)
 {
-    for (int d = 0; h->dom && d < h->scn->nr_domains; d++) {
-        if (!h->dom[d].mem)
-            continue;
-        struct fv_shared_info *si = (struct fv_shared_info *)h->dom[d].mem;
-        si->time_base_ns = ns;
-        atomic_store_explicit(&si->version, 2, memory_order_release);
+    h->time_base = ns;
+    for (int d = 0; h->dom && d < h->scn->nr_domains; d++)
+        set_time_base(h, d);
+}
+
+/* ---- domains at run time (a live host) ---------------------------------------------- */
+
+int host_dom_map(struct host *h, int d)
+{
+    const struct scn_domain *sd = &h->scn->domains[d];
+    if (sd->nr_vifs || sd->nr_vbds)
+        return -ENOTSUP;            /* backends learn their vifs and vbds at build time */
+    int rc = map_domain(h, d);
+    if (rc) {
+        host_dom_unmap(h, d);
+        return rc;
     }
+    set_time_base(h, d);
+    return 0;
+}
+
+int host_dom_evtchn_add(struct host *h, int d)
+{
+    const struct scn_domain *sd = &h->scn->domains[d];
+    struct evtchn_dom *ev = evtchn_dom_create(sd->id, sd->vcpus, 0);
+    if (!ev)
+        return -errno;
+    int rc = domtab_insert(h->ev.dt, sd->id, (void *)(intptr_t)d, ev);
+    if (rc)
+        evtchn_dom_free(ev);
+    return rc;
+}
+
+void host_dom_evtchn_remove(struct host *h, int d)
+{
+    const struct domtab_entry *e;
+    struct evtchn_dom *ev = NULL;
+    void *dom;
+    domtab_read_lock();
+    e = domtab_lookup(h->ev.dt, h->scn->domains[d].id);
+    if (e && e->evtchn)
+        evtchn_dom_teardown(&h->ev.tab, e->evtchn);
+    domtab_read_unlock();
+    if (domtab_remove(h->ev.dt, h->scn->domains[d].id, &dom, &ev) == 0 && ev)
+        evtchn_dom_free(ev);
+}
+
+void host_dom_unmap(struct host *h, int d)
+{
+    struct host_dom *hd = &h->dom[d];
+    if (hd->gt)
+        gnttab_destroy(hd->gt);
+    if (hd->mem) {
+        fv_stack_unpoison(hd->mem, hd->mem_size);
+        munmap(hd->mem, hd->mem_size);
+    }
+    memset(hd, 0, sizeof(*hd));
 }
 
 static void collect_blk(const struct host *h, struct dom_result *res)
@@ -378,11 +438,24 @@ void *host_io_area(struct host *h, int d, uint64_t *size)
     return h->dom[d].io_size ? h->dom[d].io : NULL;
 }
 
+/* Domain `domid`'s index while it exists, from any thread: the domain
+ * table, whose publication orders what was written for the domain before
+ * (a live host adds domains while guests run; scn->nr_domains is the
+ * scheduler lock's). */
+static int dom_index_of(const struct host *h, int domid)
+{
+    domtab_read_lock();
+    const struct domtab_entry *e = domtab_lookup(h->ev.dt, domid);
+    int d = e ? (int)(intptr_t)e->dom : -1;
+    domtab_read_unlock();
+    return d;
+}
+
 int host_grant(struct host *h, int d, int domid, const void *page, int readonly)
 {
     if (!h->dom[d].gt)
         return -EINVAL;
-    if (engine_dom_index(h->scn, domid) < 0)
+    if (dom_index_of(h, domid) < 0)
         return -ESRCH;
     return gnttab_grant(h->dom[d].gt, domid, page, readonly != 0);
 }
@@ -405,7 +478,7 @@ int host_net_addr(const struct host *h, int domid, int vif, struct guest_net_add
         out->prefix = scn->netback.tap_prefix;
         return 0;
     }
-    int d = engine_dom_index(scn, domid);
+    int d = dom_index_of(h, domid);
     if (d < 0)
         return -ESRCH;
     if (vif < 0 || vif >= scn->domains[d].nr_vifs)

@@ -60,6 +60,7 @@ struct host_conf {
     bool virtual_time;              /* sim: modelled costs, an in-memory port */
     bool map_all;                   /* real: every domain gets its mapping */
     uint64_t stack_slot;            /* real: bytes per vCPU slot (a guard page + the stack) */
+    int cap_doms;                   /* room for domains added at run time (0: none) */
 };
 
 struct host {
@@ -75,6 +76,7 @@ struct host {
      * seen so far; and its last answer. */
     struct host_charge *charge_seen, *charges;
     int nr_charge_doms;
+    int64_t time_base;              /* host_set_time_base's, for domains added later */
 };
 
 /* Build it all; 0, or -EINVAL (the scenario asks for what this engine or
@@ -84,6 +86,19 @@ int host_build(struct host *h, const struct scenario *scn, const struct host_con
 void host_destroy(struct host *h);
 /* Publish the run's time 0 (CLOCK_MONOTONIC ns) in every shared-info page. */
 void host_set_time_base(struct host *h, int64_t ns);
+/* A live host's domains (index d of scn->domains, filled in; room for it
+ * from conf.cap_doms). host_dom_map maps its memory and makes its grant
+ * table (-ENOTSUP for a domain with vifs or vbds: the backends are built
+ * once); host_dom_evtchn_add publishes it in the domain table with its
+ * event channels (last, once it can be woken). host_dom_evtchn_remove
+ * closes its ports (peers see them close), unpublishes it and waits for
+ * every reader (synchronize_rcu: not from a read-side section);
+ * host_dom_unmap revokes its grants and frees its memory. */
+int host_dom_map(struct host *h, int d);
+int host_dom_evtchn_add(struct host *h, int d);
+void host_dom_evtchn_remove(struct host *h, int d);
+void host_dom_unmap(struct host *h, int d);
+
 /* After the run: each domain's backend_cpu_ns and net figures. */
 void host_collect(const struct host *h, struct dom_result *res);
 
@@ -93,6 +108,9 @@ struct dom_net;
 void host_net_counters(const struct host *h, int d, struct dom_net *out);
 /* The same as a metrics net source (metrics_set_net_source; ctx: the host). */
 void host_net_source(void *ctx, int d, struct dom_net *out);
+/* Backend time spent on domain index d's vifs and vbds so far (ns), from
+ * any thread. */
+fv_ns_t host_backend_ns(const struct host *h, int d);
 /* Domain index d's block counters so far (cumulative; the latency
  * histogram is left empty), from any thread; a metrics blk source. */
 struct dom_blk;

@@ -9,22 +9,34 @@
 int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
                  fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start)
 {
+    return metrics_init_cap(m, s, res, threshold, sink, start, s->nr_doms, s->nr_units);
+}
+
+int metrics_init_cap(struct metrics *m, struct scheduler *s, struct dom_result *res,
+                     fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start,
+                     int cap_doms, int cap_vcpus)
+{
     memset(m, 0, sizeof(*m));
     m->s = s;
     m->nr_doms = s->nr_doms;
     m->nr_vcpus = s->nr_units;
+    m->cap_doms = cap_doms > m->nr_doms ? cap_doms : m->nr_doms;
+    m->cap_vcpus = cap_vcpus > m->nr_vcpus ? cap_vcpus : m->nr_vcpus;
     m->pcpus = s->nr_cpus;
     m->res = res;
     m->threshold = threshold;
     m->sink = sink;
     m->last_sample = start;
-    m->dom = calloc((size_t)m->nr_doms, sizeof(*m->dom));
-    m->vcpu = calloc((size_t)m->nr_vcpus, sizeof(*m->vcpu));
-    m->rows = calloc((size_t)m->nr_doms, sizeof(*m->rows));
-    m->demand = calloc((size_t)m->nr_doms, sizeof(*m->demand));
+    size_t nd = m->cap_doms ? (size_t)m->cap_doms : 1, nv = m->cap_vcpus ? (size_t)m->cap_vcpus : 1;
+    m->dom = calloc(nd, sizeof(*m->dom));
+    m->vcpu = calloc(nv, sizeof(*m->vcpu));
+    m->rows = calloc(nd, sizeof(*m->rows));
+    m->demand = calloc(nd, sizeof(*m->demand));
+    m->demand_dom = calloc(nd, sizeof(*m->demand_dom));
     m->blk_cur = calloc(1, sizeof(*m->blk_cur));
-    m->starve = starve_create(m->nr_doms, threshold);
-    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->blk_cur || !m->starve) {
+    m->starve = starve_create_cap(m->cap_doms, m->nr_doms, threshold);
+    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->demand_dom || !m->blk_cur ||
+        !m->starve) {
         metrics_fini(m);
         return -ENOMEM;
     }
@@ -43,6 +55,8 @@ void metrics_fini(struct metrics *m)
     free(m->vcpu);
     free(m->rows);
     free(m->demand);
+    free(m->demand_dom);
+    m->demand_dom = NULL;
     free(m->blk_cur);
     starve_destroy(m->starve);
     m->starve = NULL;
@@ -232,35 +246,50 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
         return;
     fold_interval(m, now);
     starve_io_check(m->starve, -1, now);
+    /* Domains removed at run time (a live host) have left the policy:
+     * only the others are entitled, and a removed one gets rows until the
+     * interval it left in. */
+    int n = 0;
     for (int d = 0; d < m->nr_doms; d++) {
-        m->demand[d].dom = m->s->doms[d];
-        m->demand[d].demand = (double)m->dom[d].iv_runnable / (double)len;
-        m->demand[d].entitled = 0.0;
+        if (m->s->doms[d]->dead)
+            continue;
+        m->demand_dom[d] = n;
+        m->demand[n].dom = m->s->doms[d];
+        m->demand[n].demand = (double)m->dom[d].iv_runnable / (double)len;
+        m->demand[n].entitled = 0.0;
+        n++;
     }
-    sched_core_entitle(m->s, m->demand, m->nr_doms);
+    sched_core_entitle(m->s, m->demand, n);
     double capacity = (double)len * m->pcpus;
+    int nrows = 0;
     for (int d = 0; d < m->nr_doms; d++) {
         struct mt_dom *md = &m->dom[d];
         struct dom_result *r = &m->res[d];
+        bool dead = m->s->doms[d]->dead;
+        double entitled = dead ? 0.0 : m->demand[m->demand_dom[d]].entitled;
         r->cpu_ns += md->iv_cpu;
         r->runnable_ns += md->iv_runnable;
-        r->entitled_ns += (fv_ns_t)(m->demand[d].entitled * (double)len + 0.5);
-        m->rows[d] = (struct timeline_row){
+        r->entitled_ns += (fv_ns_t)(entitled * (double)len + 0.5);
+        md->recent_share = (double)md->iv_cpu / capacity;
+        if (dead && md->left_at < m->last_sample)
+            continue;
+        struct timeline_row *row = &m->rows[nrows++];
+        *row = (struct timeline_row){
             .t0 = m->last_sample, .t1 = now, .dom_index = d,
             .cpu_ns = md->iv_cpu, .cpu_share = (double)md->iv_cpu / capacity,
-            .entitled_share = m->demand[d].entitled / m->pcpus,
+            .entitled_share = entitled / m->pcpus,
             .runnable_ns = md->iv_runnable,
             .work_units = r->work_units - md->work_at_last_sample,
             .wakeups = md->iv_wakeups,
         };
         md->work_at_last_sample = r->work_units;
         if (m->net_fn)
-            net_sample(m, d, &m->rows[d]);
+            net_sample(m, d, row);
         if (m->blk_fn)
-            blk_sample(m, d, &m->rows[d]);
+            blk_sample(m, d, row);
     }
     if (m->sink.rows)
-        m->sink.rows(m->sink.ctx, m->rows, m->nr_doms);
+        m->sink.rows(m->sink.ctx, m->rows, nrows);
     m->last_sample = now;
 }
 
@@ -282,6 +311,43 @@ void metrics_finish(struct metrics *m, fv_ns_t start, fv_ns_t now)
         m->res[d].cpu_share = total > 0 ? (double)m->res[d].cpu_ns / total : 0.0;
         m->res[d].entitled_share = total > 0 ? (double)m->res[d].entitled_ns / total : 0.0;
     }
+}
+
+int metrics_add_domain(struct metrics *m, fv_ns_t now)
+{
+    struct scheduler *s = m->s;
+    int d = s->nr_doms - 1;
+    if (d != m->nr_doms || s->nr_doms > m->cap_doms || s->nr_units > m->cap_vcpus)
+        return -ENOSPC;
+    int rc = starve_grow(m->starve, d + 1);
+    if (rc)
+        return rc;
+    memset(&m->dom[d], 0, sizeof(m->dom[d]));
+    for (int i = 0; i < s->doms[d]->nr_units; i++) {
+        struct mt_vcpu *v = &m->vcpu[s->doms[d]->units[i]->id];
+        memset(v, 0, sizeof(*v));
+        v->dom = d;
+        v->since = v->acct = now;
+    }
+    m->nr_vcpus = s->nr_units;
+    m->nr_doms = d + 1;
+    return 0;
+}
+
+void metrics_remove_domain(struct metrics *m, int d, fv_ns_t now)
+{
+    const struct sched_domain *sd = m->s->doms[d];
+    for (int i = 0; i < sd->nr_units; i++) {
+        int vid = sd->units[i]->id;
+        metrics_stop(m, vid, now, false);
+        metrics_block(m, vid, now);
+    }
+    m->dom[d].left_at = now;
+}
+
+double metrics_recent_share(const struct metrics *m, int d)
+{
+    return d >= 0 && d < m->nr_doms ? m->dom[d].recent_share : 0.0;
 }
 
 void metrics_set_io_source(struct metrics *m, starve_io_fn fn, void *ctx, starve_clock_fn clock,

@@ -50,6 +50,8 @@ struct mt_dom {
     uint64_t net_tx_pkts, net_rx_pkts, net_tx_bytes, net_rx_bytes, net_drops;
     /* blk counters at the last sample that gave a reading */
     uint64_t blk_reads, blk_writes, blk_bytes, blk_errors;
+    double recent_share;        /* its cpu_share over the last interval */
+    fv_ns_t left_at;            /* removed at run time (metrics_remove_domain) */
 };
 
 /* Reads domain dom_index's CUMULATIVE net counters into *out (which the
@@ -65,6 +67,8 @@ typedef void (*metrics_blk_fn)(void *ctx, int dom_index, struct dom_blk *out);
 struct metrics {
     struct scheduler *s;        /* for entitlement */
     int nr_doms, nr_vcpus, pcpus;
+    int cap_doms, cap_vcpus;    /* room for domains added at run time */
+    int *demand_dom;            /* scratch: domain index -> its entry in demand */
     struct dom_result *res;     /* [nr_doms], the output */
     struct mt_dom *dom;
     struct mt_vcpu *vcpu;       /* by sched unit id */
@@ -85,6 +89,20 @@ struct metrics {
  * domain's index in s->doms, which must match res[]). */
 int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
                  fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start);
+/* The same with room for cap_doms domains and cap_vcpus vCPUs in all,
+ * for a live host whose domains come and go (res[] must have room too). */
+int metrics_init_cap(struct metrics *m, struct scheduler *s, struct dom_result *res,
+                     fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start,
+                     int cap_doms, int cap_vcpus);
+/* The scheduler's newest domain (s->doms[s->nr_doms - 1], just added at
+ * run time) joins, its vCPUs BLOCKED from `now`. 0 or -ENOSPC. */
+int metrics_add_domain(struct metrics *m, fv_ns_t now);
+/* Domain d leaves at `now` (destroyed): its vCPUs stop and block; what it
+ * received stays in res[d]; after the interval it left in it gets no
+ * timeline rows, and no entitlement once the scheduler marks it dead. */
+void metrics_remove_domain(struct metrics *m, int d, fv_ns_t now);
+/* Domain d's cpu_share over the last sampling interval. */
+double metrics_recent_share(const struct metrics *m, int d);
 void metrics_fini(struct metrics *m);
 
 void metrics_wake(struct metrics *m, int vid, fv_ns_t now);     /* BLOCKED -> WAITING */

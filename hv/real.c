@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "domtab.h"
 #include "fault.h"
 #include "schedule.h"
@@ -110,7 +111,7 @@ void real_fire_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t n
     struct real *rl = real_of(s);
     struct real_vcpu *v = t->data;
     v->pending = true;
-    if (!v->u->runnable) {
+    if (!v->u->runnable && real_dom_wakeable(rl, v->dom_index)) {
         /* The wake-up was due at t->expires: its latency counts from then,
          * so a late timer or a busy pCPU loop shows up in it. */
         metrics_wake(&rl->m, v->u->id, t->expires < now ? t->expires : now);
@@ -190,7 +191,8 @@ static void handle_request(struct real *rl, struct real_vcpu *v, fv_ns_t now)
             sched_core_sleep(rl->s, v->u, now);
         break;
     case RREQ_YIELD:
-        sched_core_yield(rl->s, v->u, now);
+        if (v->u->runnable)             /* not if paused meanwhile */
+            sched_core_yield(rl->s, v->u, now);
         break;
     default:
         break;
@@ -222,10 +224,16 @@ static void run_guest(struct real *rl, struct real_pcpu *pc, struct real_vcpu *v
     guest_current = &v->g;
     atomic_store(&v->run_start, real_now(rl));
     pthread_mutex_unlock(&rl->lock);
+    /* monitor.counters: what this thread counts while v runs is v's
+     * domain's (hypercalls included: work done on its behalf). */
+    bool counted = pc->ctr && counters_read(pc->ctr, pc->ctr_in) == 0;
     fv_ctx_switch(&pc->sched_ctx, &v->ctx);
+    counted = counted && counters_read(pc->ctr, pc->ctr_out) == 0;
     pthread_mutex_lock(&rl->lock);
     guest_current = NULL;
     pc->state = PC_SCHED;
+    for (int i = 0; counted && i < rl->nr_counters; i++)
+        rl->res[v->dom_index].counters[i] += pc->ctr_out[i] - pc->ctr_in[i];
     account(v);
     handle_request(rl, v, real_now(rl));
 }
@@ -284,6 +292,26 @@ static int pin_to(int host_cpu)
     return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
+/* monitor.counters on this thread; without them (refused) the run goes on
+ * uncounted, as said once. */
+static void open_counters(struct real *rl, struct real_pcpu *pc)
+{
+    if (!rl->nr_counters)
+        return;
+    const char *names[RUN_MAX_COUNTERS];
+    for (int i = 0; i < rl->nr_counters; i++)
+        names[i] = rl->counter_names[i];
+    char err[256];
+    if (counters_open(&pc->ctr, names, rl->nr_counters, err, sizeof(err)) ||
+        counters_count(pc->ctr) != rl->nr_counters) {
+        counters_close(pc->ctr);
+        pc->ctr = NULL;
+        static atomic_flag said = ATOMIC_FLAG_INIT;
+        if (!atomic_flag_test_and_set(&said))
+            fprintf(stderr, "fairvisor: pCPU %d counts no events: %s\n", pc->cpu, err);
+    }
+}
+
 void *real_pcpu_thread(void *arg)
 {
     struct real_pcpu *pc = arg;
@@ -299,9 +327,12 @@ void *real_pcpu_thread(void *arg)
     sigemptyset(&ss);
     sigaddset(&ss, FV_SIG_TICK);
     pthread_sigmask(SIG_UNBLOCK, &ss, NULL);
+    open_counters(rl, pc);
     domtab_thread_online();
     pcpu_loop(rl, pc);
     domtab_thread_offline();
+    counters_close(pc->ctr);
+    pc->ctr = NULL;
     if (pc->timer_ok)
         timer_delete(pc->timer);
     real_this_pcpu = NULL;

@@ -403,13 +403,17 @@ static int rb_vbd_connect(struct guest_vcpu *g, int vbd, int ring_ref, int port)
 void real_notify(void *ctx, int domid, int vcpu)
 {
     struct real *rl = ctx;
-    struct sched_unit *u = engine_unit_of(rl->s, rl->scn, domid, vcpu);
-    if (!u)
-        return;
-    struct real_vcpu *v = &rl->vcpu[u->id];
+    /* Under the lock: a live host adds domains (and grows the scheduler's
+     * arrays) under it. */
     pthread_mutex_lock(&rl->lock);
+    struct sched_unit *u = engine_unit_of(rl->s, rl->scn, domid, vcpu);
+    if (!u) {
+        pthread_mutex_unlock(&rl->lock);
+        return;
+    }
+    struct real_vcpu *v = &rl->vcpu[u->id];
     v->pending = true;
-    if (!v->u->runnable) {
+    if (!v->u->runnable && real_dom_wakeable(rl, v->dom_index)) {
         fv_ns_t now = real_now(rl);
         metrics_wake(&rl->m, v->u->id, now);
         sched_core_wake(rl->s, v->u, now);

@@ -54,6 +54,16 @@ struct real_vcpu {
     _Atomic fv_ns_t left_at;                /* when it last left the guest */
     _Atomic int in_guest;                   /* preemptible: a tick may switch it away */
     struct sched_timer timer;               /* the guest's one-shot timer */
+    bool made;                              /* its context exists (real_vcpus_init) */
+    bool paused_runnable;                   /* runnable when its domain was paused */
+};
+
+/* A domain's life on a live host (real_dom.c), under the lock. */
+struct real_dstate {
+    bool paused;                            /* its vCPUs are kept asleep */
+    bool dying;                             /* being destroyed: nothing wakes it */
+    bool dead;                              /* destroyed: out of the policy, memory freed */
+    fv_ns_t created_ns, destroyed_ns;
 };
 
 struct real_pcpu {
@@ -73,6 +83,8 @@ struct real_pcpu {
     _Atomic fv_ns_t tick_at;                /* when the tick is armed for */
     _Atomic int kicked;                     /* a kick while idle (polling mode) */
     struct real_vcpu *cur;                  /* vCPU in the guest right now */
+    struct counters *ctr;                   /* monitor.counters on this thread, or NULL */
+    uint64_t ctr_in[RUN_MAX_COUNTERS], ctr_out[RUN_MAX_COUNTERS];
 };
 
 struct real {
@@ -94,6 +106,18 @@ struct real {
     bool closing;                           /* tearing down: timers ignored */
     bool poll_idle;                         /* mode: performance */
     uint64_t events, schedules;
+    /* A live host (live.c): no end timer, domains added and removed while
+     * it runs, with room for cap_doms domains and cap_units vCPUs over its
+     * life (0: the scenario's). */
+    bool live;
+    int cap_doms, cap_units;
+    struct real_dstate *ds;                 /* by domain index */
+    starve_event_fn starve_hook;            /* set before real_open: each starvation event */
+    void *starve_hook_ctx;
+    struct timespec w0;                     /* wall clock at the start */
+    /* monitor.counters, as each pCPU thread opens them (fallback applied) */
+    int nr_counters;
+    char counter_names[RUN_MAX_COUNTERS][RUN_COUNTER_NAME_MAX];
 };
 
 /* The pCPU the calling thread runs (NULL off the pCPU threads). */
@@ -136,6 +160,34 @@ void real_ev_end(struct scheduler *s, struct sched_timer *t, fv_ns_t now);
 void real_timer_set_on(struct real *rl, struct sched_timer *t, int cpu, fv_ns_t when);
 /* real.c (lock held): a vCPU's one-shot timer fired. */
 void real_fire_guest_timer(struct scheduler *s, struct sched_timer *t, fv_ns_t now);
+
+/* real_setup.c: a run in three steps (real_run does all three): build and
+ * start it (0, or -errno with a message: nothing to close), wait for its
+ * end or *stop, then stop the pCPUs, collect `out` and free it. */
+int real_open(struct real *rl, const struct scenario *scn, const struct engine_opts *o,
+              char *err, size_t errlen);
+void real_wait(struct real *rl, volatile sig_atomic_t *stop);
+void real_close(struct real *rl, bool stopped, struct run_result *out);
+void real_free(struct real *rl);
+/* Domain d's vCPU contexts, once the scheduler has its units (lock held,
+ * or before the run). 0 or -errno. */
+int real_vcpus_init(struct real *rl, int d);
+/* res[d].mem_resident_bytes from the pages its guest memory has resident. */
+void real_measure_memory(struct real *rl, int d);
+
+/* real_dom.c: domains at run time (a live host), from any thread but the
+ * pCPUs'. Add: scn->domains[d] filled in, d == scn->nr_domains; the domain
+ * is running when it returns. 0 or -errno with a message. */
+int real_dom_add(struct real *rl, struct scenario *scn, int d, char *err, size_t errlen);
+/* Destroy domain d: -ENOENT if it is already going. */
+int real_dom_remove(struct real *rl, int d);
+/* Pause or unpause domain d: -ENOENT (gone), -EBUSY (already so). */
+int real_dom_pause(struct real *rl, int d, bool pause);
+/* May domain d be woken (lock held)? Not paused, dying or dead. */
+static inline bool real_dom_wakeable(const struct real *rl, int d)
+{
+    return !rl->ds || !(rl->ds[d].paused || rl->ds[d].dying || rl->ds[d].dead);
+}
 
 /* real_guest.c */
 extern const struct guest_backend real_backend;

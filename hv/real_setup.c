@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counters.h"
 #include "domtab.h"
 #include "fault.h"
 #include "schedule.h"
@@ -27,42 +28,77 @@ static int make_host(struct real *rl, char *err, size_t errlen)
 {
     struct host_conf c = {
         .notify = real_notify, .ctx = rl, .virtual_time = false, .map_all = true,
-        .stack_slot = fv_stack_default_size() + 4096,
+        .stack_slot = fv_stack_default_size() + 4096, .cap_doms = rl->cap_doms,
     };
     int rc = host_build(&rl->h, rl->scn, &c, err, errlen);
     rl->host_built = true;
     return rc;
 }
 
-/* vCPU i's stack: the i-th slot from the top of its domain's memory, each
- * slot a guard page then the stack. */
-static int make_vcpus(struct real *rl)
+/* Domain d's vCPUs (registered with the scheduler): each stack is the
+ * i-th slot from the top of its domain's memory, a guard page then the
+ * stack. */
+int real_vcpus_init(struct real *rl, int d)
 {
     struct scheduler *s = rl->s;
     size_t stack = fv_stack_default_size();
-    rl->vcpu = fv_fault("vcpus") ? NULL : calloc((size_t)s->nr_units, sizeof(*rl->vcpu));
+    const struct host_dom *rd = &rl->h.dom[d];
+    for (int i = 0; i < s->doms[d]->nr_units; i++) {
+        struct sched_unit *u = s->doms[d]->units[i];
+        struct real_vcpu *v = &rl->vcpu[u->id];
+        char *slot = rd->stacks + (uint64_t)i * (stack + 4096);
+        int rc = fv_fault("stack") ? -ENOMEM : fv_guard_page(slot, NULL);
+        if (rc)
+            return rc;
+        memset(v, 0, sizeof(*v));
+        v->g = (struct guest_vcpu){ &real_backend, engine_dom_seed(rl->scn->seed, s->doms[d]->id),
+                                    s->doms[d]->id, i, (const struct fv_shared_info *)rd->mem };
+        v->rl = rl;
+        v->u = u;
+        v->sd = &rl->scn->domains[d];
+        v->dom_index = d;
+        atomic_init(&v->pcpu, &rl->pcpu[u->cpu]);
+        fv_ctx_make(&v->ctx, slot + 4096, stack, real_vcpu_main, v);
+        sched_timer_init(&v->timer, real_fire_guest_timer, v, u->cpu);
+        v->made = true;
+    }
+    return 0;
+}
+
+static int make_vcpus(struct real *rl)
+{
+    struct scheduler *s = rl->s;
+    int cap = rl->cap_units > s->nr_units ? rl->cap_units : s->nr_units;
+    rl->vcpu = fv_fault("vcpus") ? NULL : calloc(cap ? (size_t)cap : 1, sizeof(*rl->vcpu));
     if (!rl->vcpu)
         return -ENOMEM;
     for (int d = 0; d < s->nr_doms; d++) {
-        const struct host_dom *rd = &rl->h.dom[d];
-        for (int i = 0; i < s->doms[d]->nr_units; i++) {
-            struct sched_unit *u = s->doms[d]->units[i];
-            struct real_vcpu *v = &rl->vcpu[u->id];
-            char *slot = rd->stacks + (uint64_t)i * (stack + 4096);
-            int rc = fv_fault("stack") ? -ENOMEM : fv_guard_page(slot, NULL);
-            if (rc)
-                return rc;
-            v->g = (struct guest_vcpu){ &real_backend, engine_dom_seed(rl->scn->seed, s->doms[d]->id),
-                                        s->doms[d]->id, i, (const struct fv_shared_info *)rd->mem };
-            v->rl = rl;
-            v->u = u;
-            v->sd = &rl->scn->domains[d];
-            v->dom_index = d;
-            atomic_init(&v->pcpu, &rl->pcpu[u->cpu]);
-            fv_ctx_make(&v->ctx, slot + 4096, stack, real_vcpu_main, v);
-            sched_timer_init(&v->timer, real_fire_guest_timer, v, u->cpu);
-        }
+        int rc = real_vcpus_init(rl, d);
+        if (rc)
+            return rc;
     }
+    return 0;
+}
+
+/* monitor.counters: the names each pCPU thread will count (a host without
+ * a PMU gets the software fallback, said once here). */
+static int setup_counters(struct real *rl, char *err, size_t errlen)
+{
+    const struct scenario *scn = rl->scn;
+    if (!scn->nr_counters)
+        return 0;
+    _Static_assert(RUN_MAX_COUNTERS == FV_MAX_COUNTERS, "run.h holds what counters.h counts");
+    _Static_assert(RUN_COUNTER_NAME_MAX == FV_COUNTER_NAME_MAX, "and their names");
+    const char *names[FV_MAX_COUNTERS];
+    for (int i = 0; i < scn->nr_counters; i++)
+        names[i] = scn->counters[i];
+    char why[256] = "";
+    int n = counters_names(names, scn->nr_counters, rl->counter_names, why, sizeof(why));
+    if (n < 0) {
+        snprintf(err, errlen, "%s: monitor.counters: %s", scn->file, why);
+        return n;
+    }
+    rl->nr_counters = n;
     return 0;
 }
 
@@ -114,27 +150,33 @@ static int real_setup(struct real *rl, const struct scenario *scn, const struct 
         return engine_setup_error(err, errlen, rc == -ENOMEM ? "vCPU stacks and their guard pages "
                                   "(each guard page may cost a mapping: see vm.max_map_count)"
                                   : "vCPU stacks", rc);
-    rl->res = engine_results_new(scn);
-    if (!rl->res)
+    rl->res = engine_results_new_cap(scn, rl->cap_doms);
+    rl->ds = calloc(rl->cap_doms > scn->nr_domains ? (size_t)rl->cap_doms : (size_t)scn->nr_domains + 1,
+                    sizeof(*rl->ds));
+    if (!rl->res || !rl->ds)
         return engine_setup_error(err, errlen, "per-domain results", -ENOMEM);
     struct timeline_sink sink = o ? o->sink : (struct timeline_sink){ 0 };
     rc = fv_fault("metrics") ? -ENOMEM
-                             : metrics_init(&rl->m, rl->s, rl->res, scn->starvation_threshold, sink, 0);
+                             : metrics_init_cap(&rl->m, rl->s, rl->res, scn->starvation_threshold, sink,
+                                                0, rl->cap_doms, rl->cap_units);
     if (rc)
         return engine_setup_error(err, errlen, "metrics", rc);
     metrics_set_net_source(&rl->m, host_net_source, &rl->h);
     metrics_set_blk_source(&rl->m, host_blk_source, &rl->h);
     metrics_set_io_source(&rl->m, host_starve_source, &rl->h, starve_clock, rl);
     rl->h.starve = rl->m.starve;
-    return 0;
+    if (rl->starve_hook)
+        starve_set_event_hook(rl->m.starve, rl->starve_hook, rl->starve_hook_ctx);
+    return setup_counters(rl, err, errlen);
 }
 
-static void real_free(struct real *rl)
+void real_free(struct real *rl)
 {
     metrics_fini(&rl->m);
     if (rl->vcpu && rl->s)
         for (int i = 0; i < rl->s->nr_units; i++)
-            fv_ctx_destroy(&rl->vcpu[i].ctx);
+            if (rl->vcpu[i].made)
+                fv_ctx_destroy(&rl->vcpu[i].ctx);
     /* Policies may arm or stop timers while they tear down; the heaps are
      * going away, so the core services ignore them from here on. */
     rl->closing = true;
@@ -147,6 +189,7 @@ static void real_free(struct real *rl)
         host_destroy(&rl->h);
     free(rl->vcpu);
     free(rl->pcpu);
+    free(rl->ds);
     pthread_mutex_destroy(&rl->lock);
 }
 
@@ -159,7 +202,8 @@ static void boot(struct real *rl)
 {
     sched_timer_init(&rl->end_timer, real_ev_end, NULL, 0);
     sched_timer_init(&rl->sample_timer, real_ev_sample, NULL, 0);
-    real_timer_set_on(rl, &rl->end_timer, 0, rl->scn->duration);
+    if (!rl->live)                      /* a live host runs until stopped */
+        real_timer_set_on(rl, &rl->end_timer, 0, rl->scn->duration);
     real_timer_set_on(rl, &rl->sample_timer, 0, rl->scn->sample);
     fv_ns_t now = real_now(rl);
     for (int i = 0; i < rl->s->nr_units; i++) {
@@ -175,7 +219,8 @@ static void wait_end(struct real *rl, volatile sig_atomic_t *stop)
         struct timespec ts = { 0, 10 * 1000000 };
         nanosleep(&ts, NULL);
         pthread_mutex_lock(&rl->lock);
-        if (!rl->done && stop && *stop) {
+        /* Atomic: besides a signal handler, a live host's API threads set it. */
+        if (!rl->done && stop && __atomic_load_n(stop, __ATOMIC_SEQ_CST)) {
             rl->done = true;
             rl->end_time = real_now(rl);
         }
@@ -209,24 +254,105 @@ static int start_pcpus(struct real *rl, char *err, size_t errlen)
     return -rc;
 }
 
-/* Guest memory each domain touched: its resident pages (mincore). */
-static void measure_memory(struct real *rl)
+/* Guest memory domain d touched: its resident pages (mincore). */
+void real_measure_memory(struct real *rl, int d)
 {
     long pg = sysconf(_SC_PAGESIZE);
-    for (int d = 0; rl->h.dom && d < rl->scn->nr_domains; d++) {
-        const struct host_dom *rd = &rl->h.dom[d];
-        size_t pages = (rd->guest_size + (uint64_t)pg - 1) / (uint64_t)pg;
-        unsigned char *vec = malloc(pages ? pages : 1);
-        if (!vec)
-            return;
-        if (mincore(rd->guest, rd->guest_size, vec) == 0) {
-            uint64_t n = 0;
-            for (size_t i = 0; i < pages; i++)
-                n += vec[i] & 1;
-            rl->res[d].mem_resident_bytes = n * (uint64_t)pg;
-        }
-        free(vec);
+    const struct host_dom *rd = &rl->h.dom[d];
+    if (!rd->guest)
+        return;                         /* destroyed: measured then */
+    size_t pages = (rd->guest_size + (uint64_t)pg - 1) / (uint64_t)pg;
+    unsigned char *vec = malloc(pages ? pages : 1);
+    if (!vec)
+        return;
+    if (mincore(rd->guest, rd->guest_size, vec) == 0) {
+        uint64_t n = 0;
+        for (size_t i = 0; i < pages; i++)
+            n += vec[i] & 1;
+        rl->res[d].mem_resident_bytes = n * (uint64_t)pg;
     }
+    free(vec);
+}
+
+static void halt(struct real *rl)
+{
+    pthread_mutex_lock(&rl->lock);
+    rl->done = true;
+    for (int c = 0; c < rl->nr_pcpus; c++)
+        real_kick(rl, c);
+    pthread_mutex_unlock(&rl->lock);
+}
+
+int real_open(struct real *rl, const struct scenario *scn, const struct engine_opts *o,
+              char *err, size_t errlen)
+{
+    int rc = install_tick_handler();
+    if (!rc)
+        rc = real_setup(rl, scn, o, err, errlen);
+    if (rc) {
+        if (!err[0])
+            engine_setup_error(err, errlen, NULL, rc);
+        free(rl->res);
+        real_free(rl);
+        return rc;
+    }
+    pthread_mutex_lock(&rl->lock);
+    boot(rl);
+    pthread_mutex_unlock(&rl->lock);
+    clock_gettime(CLOCK_MONOTONIC, &rl->w0);
+    rc = start_pcpus(rl, err, errlen);
+    if (rc) {                           /* nothing ran that could be reported */
+        halt(rl);
+        for (int c = 0; c < rl->nr_pcpus; c++)
+            if (rl->pcpu[c].thread)
+                pthread_join(rl->pcpu[c].thread, NULL);
+        free(rl->res);
+        real_free(rl);
+    }
+    return rc;
+}
+
+void real_wait(struct real *rl, volatile sig_atomic_t *stop)
+{
+    wait_end(rl, stop);
+}
+
+void real_close(struct real *rl, bool stopped, struct run_result *out)
+{
+    halt(rl);
+    for (int c = 0; c < rl->nr_pcpus; c++)
+        if (rl->pcpu[c].thread)
+            pthread_join(rl->pcpu[c].thread, NULL);
+    struct timespec w1;
+    clock_gettime(CLOCK_MONOTONIC, &w1);
+    for (int d = 0; rl->h.dom && d < rl->scn->nr_domains; d++)
+        real_measure_memory(rl, d);
+    const struct scenario *scn = rl->scn;
+    fv_ns_t end = rl->end_time ? rl->end_time : real_now(rl);
+    for (int c = 0; c < rl->nr_pcpus; c++) {
+        struct sched_unit *u = sched_curr(rl->s, c);
+        if (u)
+            metrics_stop(&rl->m, u->id, end, u->runnable);
+    }
+    metrics_finish(&rl->m, 0, end);
+    engine_collect_sched(rl->s, rl->res);
+    host_collect(&rl->h, rl->res);
+    engine_dump(rl->s);
+    bool complete = rl->live ? !rl->oom : !rl->oom && end >= scn->duration && !stopped;
+    *out = (struct run_result){
+        .scn = scn, .policy = scn->policy->name, .engine = "real", .seed = scn->seed,
+        .duration_ns = end, .pcpus = scn->pcpus, .complete = complete,
+        .nr_doms = scn->nr_domains, .doms = rl->res,
+        .starvation_threshold_ns = scn->starvation_threshold,
+        .chargeback = scn->chargeback,
+        .events = rl->events, .schedules = rl->schedules,
+        .wall_s = (double)(w1.tv_sec - rl->w0.tv_sec) + (double)(w1.tv_nsec - rl->w0.tv_nsec) * 1e-9,
+    };
+    out->nr_counters = rl->nr_counters;
+    memcpy(out->counter_names, rl->counter_names, sizeof(out->counter_names));
+    metrics_take_starvation(&rl->m, out);
+    run_result_finish(out);
+    real_free(rl);
 }
 
 int real_run(const struct scenario *scn, const struct engine_opts *o,
@@ -235,63 +361,11 @@ int real_run(const struct scenario *scn, const struct engine_opts *o,
     struct real rl;
     memset(&rl, 0, sizeof(rl));
     memset(out, 0, sizeof(*out));
-    int rc = install_tick_handler();
-    if (!rc)
-        rc = real_setup(&rl, scn, o, err, errlen);
-    if (rc) {
-        if (!err[0])
-            engine_setup_error(err, errlen, NULL, rc);
-        free(rl.res);
-        real_free(&rl);
+    int rc = real_open(&rl, scn, o, err, errlen);
+    if (rc)
         return rc;
-    }
-    pthread_mutex_lock(&rl.lock);
-    boot(&rl);
-    pthread_mutex_unlock(&rl.lock);
-    struct timespec w0, w1;
-    clock_gettime(CLOCK_MONOTONIC, &w0);
-    rc = start_pcpus(&rl, err, errlen);
-    if (!rc)
-        wait_end(&rl, o ? o->stop : NULL);
-    else {
-        pthread_mutex_lock(&rl.lock);
-        rl.done = true;
-        for (int c = 0; c < rl.nr_pcpus; c++)
-            real_kick(&rl, c);
-        pthread_mutex_unlock(&rl.lock);
-    }
-    for (int c = 0; c < rl.nr_pcpus; c++)
-        if (rl.pcpu[c].thread)
-            pthread_join(rl.pcpu[c].thread, NULL);
-    if (rc) {                           /* nothing ran that could be reported */
-        free(rl.res);
-        real_free(&rl);
-        return rc;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &w1);
-    measure_memory(&rl);
-    fv_ns_t end = rl.end_time ? rl.end_time : real_now(&rl);
-    for (int c = 0; c < rl.nr_pcpus; c++) {
-        struct sched_unit *u = sched_curr(rl.s, c);
-        if (u)
-            metrics_stop(&rl.m, u->id, end, u->runnable);
-    }
-    metrics_finish(&rl.m, 0, end);
-    engine_collect_sched(rl.s, rl.res);
-    host_collect(&rl.h, rl.res);
-    engine_dump(rl.s);
-    *out = (struct run_result){
-        .scn = scn, .policy = scn->policy->name, .engine = "real", .seed = scn->seed,
-        .duration_ns = end, .pcpus = scn->pcpus,
-        .complete = !rl.oom && end >= scn->duration && !(o && o->stop && *o->stop),
-        .nr_doms = scn->nr_domains, .doms = rl.res,
-        .starvation_threshold_ns = scn->starvation_threshold,
-        .chargeback = scn->chargeback,
-        .events = rl.events, .schedules = rl.schedules,
-        .wall_s = (double)(w1.tv_sec - w0.tv_sec) + (double)(w1.tv_nsec - w0.tv_nsec) * 1e-9,
-    };
-    metrics_take_starvation(&rl.m, out);
-    run_result_finish(out);
-    real_free(&rl);
-    return rc;
+    volatile sig_atomic_t *stop = o ? o->stop : NULL;
+    real_wait(&rl, stop);
+    real_close(&rl, stop && *stop, out);
+    return 0;
 }

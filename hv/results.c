@@ -26,9 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef FV_VERSION
-#define FV_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 /* Columns are only ever appended: scripts and `fairvisor plot` find them
  * by position, and read files from before the net_* or blk_* columns too. */
@@ -472,7 +470,8 @@ static json_t *json_domain_base(const struct dom_result *d)
 
 /* More additions: whether the hypervisor crashed the domain (and when,
  * why), and the guest memory it touched (real engine). */
-static json_t *json_domain(const struct dom_result *d)
+static json_t *json_domain(const struct dom_result *d, int nr_counters,
+                           const char (*names)[RUN_COUNTER_NAME_MAX])
 {
     json_t *j = json_domain_base(d);
     if (!j)
@@ -486,6 +485,16 @@ static json_t *json_domain(const struct dom_result *d)
                                json_integer((json_int_t)d->mem_resident_bytes));
     bad |= json_object_set_new(j, "guest_errors", json_integer((json_int_t)d->guest_errors));
     bad |= json_object_set_new(j, "charged_ns", json_integer((json_int_t)d->charged_ns));
+    if (nr_counters > 0) {
+        json_t *c = json_object();
+        for (int i = 0; c && i < nr_counters; i++)
+            bad |= json_object_set_new(c, names[i], json_integer((json_int_t)d->counters[i]));
+        bad |= c ? json_object_set_new(j, "counters", c) : -1;
+    }
+    if (d->created_ns || d->destroyed_ns) {     /* a live host's domains that came or went */
+        bad |= json_object_set_new(j, "created_ns", json_integer((json_int_t)d->created_ns));
+        bad |= json_object_set_new(j, "destroyed_ns", json_integer((json_int_t)d->destroyed_ns));
+    }
     if (bad) {
         json_decref(j);
         return NULL;
@@ -537,7 +546,7 @@ static json_t *json_domains(const struct run_result *rr)
 {
     json_t *a = json_array();
     for (int i = 0; a && i < rr->nr_doms; i++) {
-        if (json_array_append_new(a, json_domain(&rr->doms[i])) < 0) {
+        if (json_array_append_new(a, json_domain(&rr->doms[i], rr->nr_counters, rr->counter_names)) < 0) {
             json_decref(a);
             return NULL;
         }
@@ -575,6 +584,15 @@ int results_write_summary(const char *dir, const struct run_result *rr)
     json_t *root = results_starve_json(json_summary(rr), rr);
     if (root && json_object_set_new(root, "chargeback", json_boolean(rr->chargeback)))
         json_decref(root), root = NULL;
+    if (root && rr->live && json_object_set_new(root, "live", json_true()))
+        json_decref(root), root = NULL;
+    if (root && rr->nr_counters) {
+        json_t *names = json_array();
+        for (int i = 0; names && i < rr->nr_counters; i++)
+            json_array_append_new(names, json_string(rr->counter_names[i]));
+        if (!names || json_object_set_new(root, "counters", names))
+            json_decref(root), root = NULL;
+    }
     if (!root)
         return -EINVAL;
     /* 12 significant digits: shares print as 0.25, not 0.25000000000000000. */

@@ -40,6 +40,11 @@ struct timeline_sink results_timeline_sink(struct results *r);
  * timeline.csv (renaming every file into place). Returns 0 or -errno. */
 int results_finish(struct results *r, const struct run_result *rr);
 void results_close(struct results *r);
+/* results_finish, then (unless quiet) the summary table on stdout, the
+ * "results: DIR/summary.json" line, and (unless no_plot) the graphs and
+ * where they are. Returns the exit status: 0, or 1 (writing failed, or
+ * the run did not complete: said on stderr). */
+int results_report(struct results *r, const struct run_result *rr, bool quiet, bool no_plot);
 /* For a run that never started (its set-up failed): remove what
  * results_open wrote, and the directory if results_open made it. */
 void results_discard(struct results *r);

@@ -63,6 +63,9 @@ struct run_starve_event {
     int holders[RUN_STARVE_HOLDERS];
 };
 
+#define RUN_MAX_COUNTERS 8          /* = FV_MAX_COUNTERS (counters.h) */
+#define RUN_COUNTER_NAME_MAX 64
+
 struct dom_result {
     char name[64];
     char group[64];                 /* its scenario entry's name ("": results_dom_group) */
@@ -92,6 +95,11 @@ struct dom_result {
     fv_ns_t crashed_at_ns;          /* when, in run time */
     char crash_reason[224];         /* what it did */
     uint64_t mem_resident_bytes;    /* real engine: guest memory it touched (resident pages) */
+    /* monitor.counters: each counted event's total while its vCPUs ran
+     * (run_result.counter_names says which) */
+    uint64_t counters[RUN_MAX_COUNTERS];
+    fv_ns_t created_ns;             /* a live host: when it was created (0: at the start) */
+    fv_ns_t destroyed_ns;           /* ... and destroyed (0: alive at the end) */
     struct dom_net net;
     struct dom_blk blk;
 };
@@ -108,6 +116,9 @@ struct run_result {
     fv_ns_t duration_ns;            /* what actually ran (less if interrupted) */
     int pcpus;
     bool complete;                  /* false if stopped early (SIGINT) */
+    bool live;                      /* a live host (fairvisor serve): domains came and went */
+    int nr_counters;                /* monitor.counters as counted (a fallback applied) */
+    char counter_names[RUN_MAX_COUNTERS][RUN_COUNTER_NAME_MAX];
     int nr_doms;
     struct dom_result *doms;        /* [nr_doms], in scenario order */
     double jain;                    /* Jain's index over cpu_share/entitled_share */

@@ -501,10 +501,11 @@ static const struct scn_field top_fields[] = {
     { .name = "blkback", .type = SCN_T_CUSTOM, .parse = scn_parse_blkback,
       .absent = scn_default_blkback },
     { .name = "domains", .type = SCN_T_CUSTOM, .parse = scn_parse_domains,
-      .absent = scn_missing, .hint = "domains: with a list of domains, each - name: NAME" },
+      .absent = scn_domains_absent, .hint = "domains: with a list of domains, each - name: NAME" },
     /* Read once the domains and their vifs are known (scn_net_finish). */
     { .name = "netback", .type = SCN_T_CUSTOM, .parse = scn_note_netback },
     { .name = "dom0", .type = SCN_T_CUSTOM, .parse = scn_note_dom0 },
+    { .name = "monitor", .type = SCN_T_CUSTOM, .parse = scn_parse_monitor },
 };
 
 static const struct scn_mapping top = {
@@ -619,10 +620,21 @@ static int build(struct scn_ctx *c)
     return rc;
 }
 
+static int load_string(const char *file, const char *text, const char *const *sets, int nsets,
+                       bool host, struct scenario *out, char *err, size_t errlen);
+static int load_file(const char *path, const char *const *sets, int nsets, bool host,
+                     struct scenario *out, char *err, size_t errlen);
+
 int scenario_load_string(const char *file, const char *text, const char *const *sets,
                          int nsets, struct scenario *out, char *err, size_t errlen)
 {
-    struct scn_ctx c = { .file = file, .err = err, .errlen = errlen, .s = out };
+    return load_string(file, text, sets, nsets, false, out, err, errlen);
+}
+
+static int load_string(const char *file, const char *text, const char *const *sets, int nsets,
+                       bool host, struct scenario *out, char *err, size_t errlen)
+{
+    struct scn_ctx c = { .file = file, .err = err, .errlen = errlen, .s = out, .host = host };
     memset(out, 0, sizeof(*out));
     if (errlen)
         err[0] = 0;
@@ -694,6 +706,19 @@ static char *read_all(const char *path, size_t *len, int *errnum)
 int scenario_load(const char *path, const char *const *sets, int nsets,
                   struct scenario *out, char *err, size_t errlen)
 {
+    return load_file(path, sets, nsets, false, out, err, errlen);
+}
+
+int scenario_load_host(const char *path, const char *text, const char *const *sets, int nsets,
+                       struct scenario *out, char *err, size_t errlen)
+{
+    return path ? load_file(path, sets, nsets, true, out, err, errlen)
+                : load_string("host", text, sets, nsets, true, out, err, errlen);
+}
+
+static int load_file(const char *path, const char *const *sets, int nsets, bool host,
+                     struct scenario *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof(*out));
     struct scn_ctx c = { .file = path, .err = err, .errlen = errlen, .s = out };
     int errnum = 0;
@@ -719,7 +744,7 @@ int scenario_load(const char *path, const char *const *sets, int nsets,
         rc = -EINVAL;
     }
     if (rc == 0)
-        rc = scenario_load_string(path, text, sets, nsets, out, err, errlen);
+        rc = load_string(path, text, sets, nsets, host, out, err, errlen);
     free(text);
     if (rc)
         memset(out, 0, sizeof(*out));

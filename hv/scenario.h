@@ -15,6 +15,7 @@
 
 #include "../sched/sched.h"
 #include "../workloads/workload.h"
+#include "counters.h"
 #include "cpumask.h"
 #include "fvtime.h"
 
@@ -164,6 +165,10 @@ struct scenario {
     int nr_guests;
     struct scn_netback netback;
     struct scn_blkback blkback;
+    /* `monitor: { counters: [NAME, ...] }`: events counted per domain
+     * (counters.h), as written; default none. */
+    int nr_counters;
+    char counters[FV_MAX_COUNTERS][FV_COUNTER_NAME_MAX];
 };
 
 /* Load `path`, apply overrides sets[0..nsets-1] ("key.path=value"; a path
@@ -174,12 +179,21 @@ int scenario_load(const char *path, const char *const *sets, int nsets,
 /* The same from a string; `file` names it in messages. */
 int scenario_load_string(const char *file, const char *text, const char *const *sets,
                          int nsets, struct scenario *out, char *err, size_t errlen);
+/* The same for a live host (`fairvisor serve`): from the file `path`, or
+ * from `text` (named "host") when path is NULL; `domains` may be empty or
+ * absent (the host starts with none). */
+int scenario_load_host(const char *path, const char *text, const char *const *sets, int nsets,
+                       struct scenario *out, char *err, size_t errlen);
 void scenario_free(struct scenario *s);
 
 /* Write the fully resolved scenario (every default filled, replicas
  * expanded) as YAML that scenario_load accepts and that resolves to the same
  * scenario. Returns 0 or -errno. */
 int scenario_write_yaml(const struct scenario *s, FILE *f);
+
+/* One domain entry as scenario_write_yaml writes it under `domains:`
+ * ("  - name: ..."), peers named through s. 0 or -EIO. */
+int scenario_write_domain_yaml(const struct scenario *s, const struct scn_domain *d, FILE *f);
 
 /* Unit parsers shared with the CLI: "30ms" -> ns, "4MiB" -> bytes,
  * "10k" -> 10000. A bare number is refused for durations and sizes (units

@@ -589,6 +589,11 @@ static int check_unique(struct scn_ctx *c, struct name_ref **sorted)
                     s->domains[dup].name);
 }
 
+int scn_domains_absent(struct scn_ctx *c, const struct scn_field *f, int map, void *obj)
+{
+    return c->host ? 0 : scn_missing(c, f, map, obj);
+}
+
 int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, void *obj)
 {
     (void)f, (void)obj;
@@ -597,6 +602,8 @@ int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, vo
         return scn_fail(c, node, "domains is %s (expected a list of domains, each - name: NAME)",
                         n->type == YAML_SCALAR_NODE ? "a single value" : "a mapping");
     int nr = (int)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (nr == 0 && c->host)
+        return 0;                   /* a live host's domains come later */
     if (nr == 0)
         return scn_fail(c, node, "domains is empty (expected at least one domain)");
     struct scn_field fields[NR_DOM_FIELDS];

@@ -134,6 +134,7 @@ struct scn_ctx {
     int netback_node;       /* netback: and dom0: mappings, 0 if absent: parsed */
     int dom0_node;          /* once the domains and their vifs are known */
     int blkback_node;       /* blkback: mapping, 0 if absent (parsed before domains) */
+    bool host;              /* scenario_load_host: no domains is fine */
 };
 
 /* A domain entry before count expansion (scenario_domains.c; its vifs are
@@ -218,9 +219,14 @@ const char *scn_keys_list(const struct scn_mapping *m, char *buf, size_t len);
 int scn_copy_name(struct scn_ctx *c, int node, const char *what, const char *v,
                   char *dst, size_t size);
 
+/* scenario_monitor.c: `monitor: { counters: [...] }` (a top-level CUSTOM field). */
+int scn_parse_monitor(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+
 /* scenario_domains.c */
 int scn_parse_sched(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
 int scn_parse_domains(struct scn_ctx *c, const struct scn_field *f, int node, void *obj);
+/* `domains:` absent: an error, but for a live host (scenario_load_host). */
+int scn_domains_absent(struct scn_ctx *c, const struct scn_field *f, int map, void *obj);
 int scn_parse_windows(struct scn_ctx *c);
 int scn_check_policy(struct scn_ctx *c);
 /* The global-parameter fields of struct sched_global_params that a policy

@@ -188,6 +188,12 @@ static void put_domain(FILE *f, const struct scenario *s, const struct scn_domai
     }
 }
 
+int scenario_write_domain_yaml(const struct scenario *s, const struct scn_domain *d, FILE *f)
+{
+    put_domain(f, s, d);
+    return ferror(f) ? -EIO : 0;
+}
+
 /* netback: with every knob; nothing without a network (port SCN_NB_NONE),
  * so a CPU-only scenario reads as before. */
 static void put_net(FILE *f, const struct scenario *s)
@@ -240,9 +246,23 @@ static void put_dom0(FILE *f, const struct scenario *s)
             d->vcpus, scn_format_size(d->memory, a, sizeof(a)), d->sp.weight, d->sp.cap);
 }
 
+/* monitor: only when counters were asked for, so a scenario without them
+ * reads as before; names quoted as domain names are. */
+static void put_monitor(FILE *f, const struct scenario *s)
+{
+    if (s->nr_counters <= 0)
+        return;
+    fputs("monitor:\n  counters: [", f);
+    for (int i = 0; i < s->nr_counters && i < FV_MAX_COUNTERS; i++) {
+        fputs(i ? ", " : "", f);
+        put_quoted(f, s->counters[i]);
+    }
+    fputs("]\n", f);
+}
+
 int scenario_write_yaml(const struct scenario *s, FILE *f)
 {
-    if (!s->policy || !s->domains)
+    if (!s->policy || (!s->domains && s->nr_domains))
         return -EINVAL;
     fputs("# fully resolved: every default filled in, count replicas expanded\nname: ", f);
     put_quoted(f, s->name);
@@ -256,7 +276,11 @@ int scenario_write_yaml(const struct scenario *s, FILE *f)
     put_net(f, s);
     put_blk(f, s);
     put_dom0(f, s);
-    fputs("domains:\n", f);
+    put_monitor(f, s);
+    bool guests = false;            /* a live host starts with none */
+    for (int i = 0; i < s->nr_domains; i++)
+        guests |= !s->domains[i].is_dom0;
+    fputs(guests ? "domains:\n" : "domains: []\n", f);
     for (int i = 0; i < s->nr_domains; i++)
         if (!s->domains[i].is_dom0)
             put_domain(f, s, &s->domains[i]);

@@ -165,22 +165,62 @@ oom:
     return NULL;
 }
 
+void sched_core_remove_domain(struct scheduler *s, struct sched_domain *d)
+{
+    const struct sched_ops *ops = s->ops;
+    if (d->dead)
+        return;
+    for (int i = 0; ops->remove_unit && i < d->nr_units; i++)
+        ops->remove_unit(s, d->units[i]);
+    for (int i = 0; i < d->nr_units; i++) {
+        ops->free_udata(s, d->units[i]);
+        d->units[i]->priv = NULL;
+    }
+    if (ops->free_domdata)
+        ops->free_domdata(s, d);
+    d->priv = NULL;
+    d->dead = true;
+}
+
+int sched_core_adjust(struct scheduler *s, struct sched_domain *d, const struct sched_dom_params *p)
+{
+    if (!s->ops->adjust)
+        return -ENOTSUP;
+    int rc = s->ops->adjust(s, d, p);
+    if (!rc)
+        d->params = *p;
+    return rc;
+}
+
+int sched_core_adjust_global(struct scheduler *s, const struct sched_global_params *gp)
+{
+    if (!s->ops->adjust_global)
+        return -ENOTSUP;
+    int rc = s->ops->adjust_global(s, gp);
+    if (!rc)
+        s->gp = *gp;
+    return rc;
+}
+
 void sched_core_destroy(struct scheduler *s)
 {
     if (!s)
         return;
     const struct sched_ops *ops = s->ops;
     /* Every unit is removed before any is freed: a policy's remove_unit
-     * may walk its own lists of the others. */
+     * may walk its own lists of the others. Units of domains removed at
+     * run time are out of the policy already. */
     for (int i = 0; ops->remove_unit && i < s->nr_units; i++)
-        ops->remove_unit(s, s->units[i]);
+        if (!s->units[i]->dom->dead)
+            ops->remove_unit(s, s->units[i]);
     for (int i = 0; i < s->nr_units; i++) {
-        ops->free_udata(s, s->units[i]);
+        if (!s->units[i]->dom->dead)
+            ops->free_udata(s, s->units[i]);
         free(s->units[i]);
     }
     for (int i = 0; i < s->nr_doms; i++) {
         struct sched_domain *d = s->doms[i];
-        if (ops->free_domdata)
+        if (ops->free_domdata && !d->dead)
             ops->free_domdata(s, d);
         free(d->units);
         free(d);

@@ -32,6 +32,22 @@ struct sched_domain *sched_core_add_domain(struct scheduler *s, int domid, const
                                            const fv_cpumask_t *affinity,
                                            char *err, size_t errlen);
 
+/* Take domain d out of the running policy (a domain destroyed at run
+ * time): every unit removed (remove_unit) and its data freed (free_udata),
+ * then the domain's (free_domdata). No unit of d may be running or
+ * runnable: the engine puts them to sleep and waits until no pCPU runs
+ * them. The domain and unit structs stay, marked dead, so that indexes,
+ * ids and what the core counted (charged_ns, deadline misses) remain for
+ * the results; sched_core_destroy frees them. */
+void sched_core_remove_domain(struct scheduler *s, struct sched_domain *d);
+
+/* Change domain d's parameters through the policy's adjust hook, and keep
+ * them in d->params: 0, -EINVAL (refused: nothing changed), -ENOTSUP (the
+ * policy has no adjust). The same for the global ones (adjust_global,
+ * kept in s->gp). */
+int sched_core_adjust(struct scheduler *s, struct sched_domain *d, const struct sched_dom_params *p);
+int sched_core_adjust_global(struct scheduler *s, const struct sched_global_params *gp);
+
 /* Free everything (policy data through its free hooks, then the instance). */
 void sched_core_destroy(struct scheduler *s);
 

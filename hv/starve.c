@@ -60,7 +60,9 @@ struct st_scratch {
 };
 
 struct starve {
-    int n;
+    int n, cap;                         /* domains now, and room for (starve_grow) */
+    starve_event_fn event_fn;           /* set before the run: each event as found */
+    void *event_ctx;
     fv_ns_t threshold;
     pthread_mutex_t lock;
     /* CPU: the caller's serialisation */
@@ -93,11 +95,28 @@ struct starve {
 
 struct starve *starve_create(int nr_doms, fv_ns_t threshold)
 {
+    return starve_create_cap(nr_doms, nr_doms, threshold);
+}
+
+static void dom_init(struct starve *st, int d)
+{
+    st->cpu[d].since = -1;
+    st->cpu[d].run_slot = -1;
+    for (int k = 0; k < NR_IO; k++)
+        st->io[d].since[k] = -1;
+}
+
+struct starve *starve_create_cap(int cap, int nr_doms, fv_ns_t threshold)
+{
     struct starve *st = calloc(1, sizeof(*st));
     if (!st)
         return NULL;
-    size_t n = nr_doms > 0 ? (size_t)nr_doms : 1;
+    if (cap < nr_doms)
+        cap = nr_doms;
+    size_t n = cap > 0 ? (size_t)cap : 1;
     st->n = nr_doms;
+    st->cap = (int)n;
+    st->event_fn = NULL;
     st->threshold = threshold;
     pthread_mutex_init(&st->lock, NULL);
     atomic_init(&st->list_full, false);
@@ -115,13 +134,27 @@ struct starve *starve_create(int nr_doms, fv_ns_t threshold)
         starve_destroy(st);
         return NULL;
     }
-    for (int d = 0; d < nr_doms; d++) {
-        st->cpu[d].since = -1;
-        st->cpu[d].run_slot = -1;
-        for (int k = 0; k < NR_IO; k++)
-            st->io[d].since[k] = -1;
-    }
+    for (int d = 0; d < nr_doms; d++)
+        dom_init(st, d);
     return st;
+}
+
+int starve_grow(struct starve *st, int n)
+{
+    if (n > st->cap)
+        return -ENOSPC;
+    pthread_mutex_lock(&st->lock);
+    for (int d = st->n; d < n; d++)
+        dom_init(st, d);
+    st->n = n;
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
+void starve_set_event_hook(struct starve *st, starve_event_fn fn, void *ctx)
+{
+    st->event_fn = fn;
+    st->event_ctx = ctx;
 }
 
 void starve_destroy(struct starve *st)
@@ -292,6 +325,8 @@ static void record(struct starve *st, const struct run_starve_event *ev, bool ha
     t->events++;
     t->starved_ns += ev->duration_ns;
     st->events++;
+    if (st->event_fn)
+        st->event_fn(st->event_ctx, ev);
     if (!have_holders || st->nr_list >= STARVE_LIST_MAX) {
         st->truncated = true;
         return;

@@ -76,6 +76,17 @@ struct starve;
 /* nr_doms domains, indexed 0..nr_doms-1 as in the run's results. NULL
  * when out of memory. */
 struct starve *starve_create(int nr_doms, fv_ns_t threshold);
+/* The same with room for `cap` domains, nr_doms of them present now; the
+ * others join with starve_grow (a live host's domains created at run
+ * time). */
+struct starve *starve_create_cap(int cap, int nr_doms, fv_ns_t threshold);
+/* Domains 0..n-1 are present from now on (n <= cap): 0 or -ENOSPC. Under
+ * the caller's serialisation, as starve_cpu. */
+int starve_grow(struct starve *st, int n);
+/* Each event as it is found (fn called with the detector's lock held:
+ * it must not call back into the detector). Set before the run. */
+typedef void (*starve_event_fn)(void *ctx, const struct run_starve_event *ev);
+void starve_set_event_hook(struct starve *st, starve_event_fn fn, void *ctx);
 void starve_destroy(struct starve *st);
 
 /* Domain d has nr_running vCPUs on a pCPU and nr_waiting runnable off

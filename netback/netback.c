@@ -638,7 +638,7 @@ int netback_poll(struct netback *nb, fv_ns_t *cost)
 
 int netback_connect(struct netback *nb, int d, int vif, uint32_t tx_ref, uint32_t rx_ref, int port)
 {
-    if (d < 0 || d >= nb->c.scn->nr_domains || nb->first[d] < 0 ||
+    if (d < 0 || d >= nb->nr_doms || nb->first[d] < 0 ||
         vif >= nb->c.scn->domains[d].nr_vifs || vif < 0)
         return -ENODEV;
     struct nb_vif *v = &nb->vif[nb->first[d] + vif];
@@ -684,6 +684,7 @@ static int build_vifs(struct netback *nb)
         nb->nr_vifs += scn->domains[d].nr_vifs;
     nb->vif = calloc((size_t)nb->nr_vifs + 1, sizeof(*nb->vif));
     nb->first = malloc((size_t)scn->nr_domains * sizeof(*nb->first));
+    nb->nr_doms = scn->nr_domains;
     uint32_t hsize = 16;
     while (hsize < 2u * (uint32_t)nb->nr_vifs)
         hsize <<= 1;
@@ -752,7 +753,7 @@ void netback_destroy(struct netback *nb)
 
 const struct netback_vif_stats *netback_vif_stats(const struct netback *nb, int d, int vif)
 {
-    if (d < 0 || d >= nb->c.scn->nr_domains || nb->first[d] < 0 || vif < 0 ||
+    if (d < 0 || d >= nb->nr_doms || nb->first[d] < 0 || vif < 0 ||
         vif >= nb->c.scn->domains[d].nr_vifs)
         return NULL;
     return &nb->vif[nb->first[d] + vif].st;
@@ -765,7 +766,7 @@ uint64_t netback_unowned_drops(const struct netback *nb) { return nb->unowned_dr
 int netback_vif_backlog(const struct netback *nb, int d, int vif, uint64_t *served)
 {
     *served = 0;
-    if (d < 0 || d >= nb->c.scn->nr_domains || nb->first[d] < 0 || vif < 0 ||
+    if (d < 0 || d >= nb->nr_doms || nb->first[d] < 0 || vif < 0 ||
         vif >= nb->c.scn->domains[d].nr_vifs)
         return -ENODEV;
     const struct nb_vif *v = &nb->vif[nb->first[d] + vif];

@@ -49,6 +49,8 @@ struct netback {
     int nr_vifs;
     struct nb_vif *vif;
     int *first;                         /* by domain index: its vif 0 in vif[] */
+    int nr_doms;                        /* the domains at build time (a live host adds
+                                           domains without vifs later) */
     uint32_t hmask;                     /* MAC hash table: vif index + 1, 0 = empty */
     int32_t *htab;
     uint64_t unowned_drops;

@@ -1150,6 +1150,8 @@ static void csched_dump(struct scheduler *s, FILE *f)
     }
     fprintf(f, "units:\n");
     for (int i = 0; i < s->nr_units; i++) {
+        if (s->units[i]->dom->dead)
+            continue;
         fprintf(f, "  ");
         dump_unit(f, csched_unit(s->units[i]));
     }

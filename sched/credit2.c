@@ -959,6 +959,8 @@ static void c2_dump(struct scheduler *s, FILE *f)
     fprintf(f, "  domains:\n");
     for (int i = 0; i < s->nr_doms; i++) {
         struct sched_domain *d = s->doms[i];
+        if (d->dead)
+            continue;
         struct c2_dom *sd = c2_dom(d);
         fprintf(f, "    dom %d %s w=%" PRIu32 " cap=%" PRIu32, d->id, d->name, sd->weight,
                 sd->cap);

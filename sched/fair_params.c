@@ -172,6 +172,8 @@ void fair_dump(struct scheduler *s, FILE *f)
                 cpumask_test(&prv->tickled, k) ? " tickled" : "");
     }
     for (int i = 0; i < s->nr_doms; i++) {
+        if (s->doms[i]->dead)
+            continue;
         const struct fair_dom *fd = fair_dom(s->doms[i]);
         fprintf(f, "dom %d %s: vt=%" PRId64 " tb=%" PRId64 " w=%" PRIu32 " cap=%" PRIu32
                 " queued=%d runnable=%d", s->doms[i]->id, s->doms[i]->name, (int64_t)fd->vt,

@@ -21,9 +21,8 @@
  *  - Xen's null also re-assigns on vCPU migration and cpupool changes, and
  *    prefers soft affinity; fairvisor has neither, so only hard affinity
  *    counts and assignments change only through insert/remove.
- *  - The core has no run-time removal yet (remove_unit is only called when
- *    the instance is destroyed); a caller that removes a vCPU at run time
- *    must first deschedule it (block it and let its pCPU reschedule).
+ *  - A vCPU removed at run time (sched_core_remove_domain) has been
+ *    descheduled first: the engine blocks it and lets its pCPU reschedule.
  *  - entitle uses the assignment at the moment it is asked (Xen has no
  *    notion of entitlement).
  */

@@ -809,6 +809,8 @@ static void rt_dump(struct scheduler *s, FILE *f)
     }
     for (int i = 0; i < s->nr_doms; i++) {
         const struct sched_domain *d = s->doms[i];
+        if (d->dead)
+            continue;
         const struct rt_unit *svc0 = rt_unit(d->units[0]);
         fprintf(f, "  dom %d (%s): period %s budget %s extratime %d\n", d->id, d->name,
                 fv_fmt_ns(svc0->period, p, sizeof(p)), fv_fmt_ns(svc0->budget, b, sizeof(b)),

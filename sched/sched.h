@@ -109,6 +109,8 @@ struct sched_domain {
     struct sched_unit **units;
     fv_ns_t charged_ns;         /* backend time charged to it so far (core-owned) */
     fv_ns_t charged_iv;         /* ... since the last sched_core_entitle (core-owned) */
+    bool dead;                  /* removed at run time: its units are out of the
+                                   policy and priv is NULL (core-owned) */
     void *priv;                 /* the policy's per-domain data */
 };
 

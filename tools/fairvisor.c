@@ -22,10 +22,12 @@
 #include "hv/results.h"
 #include "hv/scenario.h"
 #include "hv/sweep.h"
+#include "hv/serve.h"
 #include "sched/sched.h"
 #include "workloads/workload.h"
+#include "fv_client.h"
 
-#define FV_VERSION "0.1.0"
+#include "hv/version.h"
 #define EXIT_BAD 2
 
 static volatile sig_atomic_t stop_requested;
@@ -46,12 +48,21 @@ static void usage_main(FILE *f)
         "  plot DIR         redraw the graphs of a results directory\n"
         "  compare DIR...   runs side by side: a table, compare.csv and bar charts\n"
         "  sweep SCENARIO   run a grid of --vary values x policies: CSV, knees, a curve\n"
+        "  serve [SCENARIO] a live host managed over HTTP until told to stop (docs/API.md)\n"
         "  policies         list scheduler policies and their parameters\n"
         "  workloads        list workload kinds and their parameters\n"
         "\n"
+        "commands on running hosts (`fairvisor serve`; --host URL, default %s):\n"
+        "  create FILE      create a domain from a scenario domain entry\n"
+        "  list [NAME...]   the domains, as `xl list`\n"
+        "  destroy | pause | unpause NAME\n"
+        "  sched-credit | sched-credit2 | sched-rtds   parameters, as `xl sched-*`\n"
+        "  shutdown         stop the host (it writes its results)\n"
+        "  top              the domains' CPU, I/O, waits and starvation, as xentop\n"
+        "\n"
         "`fairvisor <command> --help` for a command's options. `--version` prints %s.\n"
         "Exit status: 0 success, 1 the run failed or was interrupted, 2 bad usage or input.\n",
-        FV_VERSION);
+        FVC_DEFAULT_HOST, FV_VERSION);
 }
 
 static void usage_run(FILE *f)
@@ -224,54 +235,6 @@ static int parse_run_args(int argc, char **argv, struct run_args *a, char **owne
     return -1;
 }
 
-/* Did any domain move frames, or disk requests? (then the network, or
- * block, graphs are drawn) */
-static bool net_traffic(const struct run_result *rr)
-{
-    for (int i = 0; i < rr->nr_doms; i++)
-        if (rr->doms[i].net.tx_bytes || rr->doms[i].net.rx_bytes)
-            return true;
-    return false;
-}
-
-static bool blk_traffic(const struct run_result *rr)
-{
-    for (int i = 0; i < rr->nr_doms; i++)
-        if (rr->doms[i].blk.reads || rr->doms[i].blk.writes || rr->doms[i].blk.errors)
-            return true;
-    return false;
-}
-
-static int finish_run(struct results *res, struct run_result *rr, const struct run_args *a)
-{
-    int rc = results_finish(res, rr);
-    if (rc) {
-        fprintf(stderr, "fairvisor: writing results to %s failed: %s\n", results_dir(res),
-                strerror(-rc));
-        return 1;
-    }
-    if (!a->quiet)
-        results_print_table(rr, stdout);
-    printf("results: %s/summary.json\n", results_dir(res));
-    if (!a->no_plot) {
-        char why[2048];
-        int prc = results_plot(results_dir(res), stdout, why, sizeof(why));
-        if (prc == 0)
-            printf("graphs:  %s/plots/cpu-share.png, wakeup-latency-cdf.png%s%s (and .svg)\n",
-                   results_dir(res), net_traffic(rr) ? ", net-throughput.png, net-rtt-cdf.png" : "",
-                   blk_traffic(rr) ? ", blk-iops.png, blk-latency-cdf.png" : "");
-        else if (prc < 0)
-            fprintf(stderr, "fairvisor: graphs failed: %s (the results are kept)\n",
-                    why[0] ? why : strerror(-prc));
-    }
-    if (!rr->complete) {
-        fprintf(stderr, "fairvisor: interrupted after %.3f s of %s time; partial results kept\n",
-                (double)rr->duration_ns / 1e9, rr->engine);
-        return 1;
-    }
-    return 0;
-}
-
 static int cmd_run(int argc, char **argv)
 {
     struct run_args a = { 0 };
@@ -309,7 +272,7 @@ static int cmd_run(int argc, char **argv)
         results_discard(res);
         goto out_scn;
     }
-    rc = finish_run(res, &rr, &a);
+    rc = results_report(res, &rr, a.quiet, a.no_plot);
     run_result_free(&rr);
     results_close(res);
 out_scn:
@@ -376,11 +339,15 @@ int main(int argc, char **argv)
         return fv_cmd_compare(argc - 1, argv + 1);
     if (!strcmp(cmd, "sweep"))
         return fv_cmd_sweep(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve"))
+        return fv_cmd_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "policies"))
         return cmd_policies();
     if (!strcmp(cmd, "workloads"))
         return cmd_workloads();
-    fprintf(stderr, "fairvisor: unknown command '%s' (expected run, plot, compare, sweep, policies, workloads)\n", cmd);
+    if (fv_client_verb(cmd))
+        return fv_client_main(argc - 1, argv + 1);
+    fprintf(stderr, "fairvisor: unknown command '%s' (expected run, plot, compare, sweep, serve, policies, workloads, or a host command: create, list, destroy, pause, unpause, sched-credit, sched-credit2, sched-rtds, shutdown, top)\n", cmd);
     usage_main(stderr);
     return EXIT_BAD;
 }
