@@ -252,6 +252,19 @@ static void run_pairs(const char *scn, const char *common, const char *protect,
                   a->rtt_p95 / 1e6, a->blk_p50 / 1e6);
 }
 
+/* AddressSanitizer slows every guest and the backend 2-3x, which moves
+ * latencies of a millisecond or so by as much as the policies do (CI,
+ * 2026-12-01: rtt p95 credit 1.245 ms against fair 1.311 ms, blk p50 ratio
+ * 1.90 against the 2x bound). Under ASan the run still goes through every
+ * path for its memory checks, and the throughput claims stay asserted;
+ * the latency ratios are asserted in the uninstrumented build, which CI
+ * runs first. */
+#if defined(__SANITIZE_ADDRESS__)
+#define LATENCY_CLAIMS 0
+#else
+#define LATENCY_CLAIMS 1
+#endif
+
 static void test_net(void **st)
 {
     (void)st;
@@ -270,10 +283,10 @@ static void test_net(void **st)
     print_message("io-starvation-net medians: rtt p95 credit %.3f fair %.3f ms (%.2fx), p99 "
                   "credit %.3f fair %.3f ms (%.2fx); fair transactions %.0f of %.0f alone\n",
                   c95 / 1e6, f95 / 1e6, c95 / f95, c99 / 1e6, f99 / 1e6, c99 / f99, fw, a.work);
-    if (c95 < 1.5 * f95)
+    if (LATENCY_CLAIMS && c95 < 1.5 * f95)
         fail_msg("victim rtt p95: credit %.3f ms is not >= 1.5 x fair's %.3f ms", c95 / 1e6,
                  f95 / 1e6);
-    if (c99 <= f99)
+    if (LATENCY_CLAIMS && c99 <= f99)
         fail_msg("victim rtt p99: credit %.3f ms is not above fair's %.3f ms", c99 / 1e6,
                  f99 / 1e6);
     if (fw < 0.9 * a.work)
@@ -360,7 +373,7 @@ static void test_blk(void **st)
                   a.work, c50 / 1e6, f50 / 1e6, c50 / f50);
     if (fw < 1.3 * cw)
         fail_msg("victim reads: fair %.0f is not >= 1.3 x credit's %.0f", fw, cw);
-    if (c50 < 2 * f50)
+    if (LATENCY_CLAIMS && c50 < 2 * f50)
         fail_msg("victim blk latency p50: credit %.3f ms is not >= 2 x fair's %.3f ms",
                  c50 / 1e6, f50 / 1e6);
     if (cw >= 0.5 * a.work)
