@@ -50,20 +50,27 @@ static bool peers_alive(const struct live *l, const struct scn_domain *d)
     return true;
 }
 
-static long lines_so_far(FILE *f, char *const *doc)
+/* The document as it is written (an open_memstream) and the lines in it,
+ * counted as it grows: each text is scanned once. */
+struct doc {
+    FILE *f;
+    char *text;
+    size_t len, scanned;
+    long lines;
+};
+
+static long doc_lines(struct doc *d)
 {
-    fflush(f);
-    long n = 0;
-    for (const char *p = *doc; p && *p; p++)
-        n += *p == '\n';
-    return n;
+    fflush(d->f);
+    for (; d->scanned < d->len; d->scanned++)
+        d->lines += d->text[d->scanned] == '\n';
+    return d->lines;
 }
 
 /* The alive domains as entries: without devices (a new domain cannot name
  * a vif), and idle if a peer of theirs is gone (their rules would fail).
  * first_line[i]: the document line alive domain i starts on. */
-static void put_alive(const struct live *l, FILE *f, char *const *doc, int *map, long *first_line,
-                      int *n)
+static void put_alive(const struct live *l, struct doc *doc, int *map, long *first_line, int *n)
 {
     const struct workload_desc *idle = workload_find("idle");
     for (int d = 0; d < l->scn->nr_domains; d++) {
@@ -78,8 +85,8 @@ static void put_alive(const struct live *l, FILE *f, char *const *doc, int *map,
             stub.wl.desc = idle;
             memset(&stub.wl.args, 0, sizeof(stub.wl.args));
         }
-        first_line[*n] = lines_so_far(f, doc) + 1;
-        scenario_write_domain_yaml(l->scn, &stub, f);
+        first_line[*n] = doc_lines(doc) + 1;
+        scenario_write_domain_yaml(l->scn, &stub, doc->f);
         map[(*n)++] = d;
     }
 }
@@ -87,22 +94,21 @@ static void put_alive(const struct live *l, FILE *f, char *const *doc, int *map,
 static char *build_doc(const struct live *l, const char *text, size_t len, int *map,
                        long *first_line, int *n)
 {
-    char *doc = NULL;
-    size_t doclen = 0;
-    FILE *f = open_memstream(&doc, &doclen);
+    struct doc doc = { 0 };
+    FILE *f = doc.f = open_memstream(&doc.text, &doc.len);
     if (!f)
         return NULL;
     fputs("domains:\n  -\n", f);
     put_indented(f, text, len);
-    put_alive(l, f, &doc, map, first_line, n);
-    first_line[*n] = lines_so_far(f, &doc) + 1;
+    put_alive(l, &doc, map, first_line, n);
+    first_line[*n] = doc_lines(&doc) + 1;
     fprintf(f, "name: live\nengine: real\nduration: 1s\npcpus: %d\nmode: %s\nsched:\n  policy: %s\n",
             l->scn->pcpus, l->scn->mode, l->scn->policy->name);
     if (fclose(f)) {
-        free(doc);
+        free(doc.text);
         return NULL;
     }
-    return doc;
+    return doc.text;
 }
 
 /* "FILE:L:C: msg" about the body: give it the body's own position. A

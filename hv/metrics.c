@@ -6,6 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Domain d's vCPUs start BLOCKED at t, counted for d. */
+static void init_dom_vcpus(struct metrics *m, int d, fv_ns_t t)
+{
+    const struct sched_domain *sd = m->s->doms[d];
+    for (int i = 0; i < sd->nr_units; i++) {
+        struct mt_vcpu *v = &m->vcpu[sd->units[i]->id];
+        memset(v, 0, sizeof(*v));
+        v->dom = d;
+        v->since = v->acct = t;
+    }
+}
+
 int metrics_init(struct metrics *m, struct scheduler *s, struct dom_result *res,
                  fv_ns_t threshold, struct timeline_sink sink, fv_ns_t start)
 {
@@ -32,20 +44,14 @@ int metrics_init_cap(struct metrics *m, struct scheduler *s, struct dom_result *
     m->vcpu = calloc(nv, sizeof(*m->vcpu));
     m->rows = calloc(nd, sizeof(*m->rows));
     m->demand = calloc(nd, sizeof(*m->demand));
-    m->demand_dom = calloc(nd, sizeof(*m->demand_dom));
     m->blk_cur = calloc(1, sizeof(*m->blk_cur));
     m->starve = starve_create_cap(m->cap_doms, m->nr_doms, threshold);
-    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->demand_dom || !m->blk_cur ||
-        !m->starve) {
+    if (!m->dom || !m->vcpu || !m->rows || !m->demand || !m->blk_cur || !m->starve) {
         metrics_fini(m);
         return -ENOMEM;
     }
-    for (int d = 0; d < m->nr_doms; d++) {
-        for (int i = 0; i < s->doms[d]->nr_units; i++)
-            m->vcpu[s->doms[d]->units[i]->id].dom = d;
-    }
-    for (int v = 0; v < m->nr_vcpus; v++)
-        m->vcpu[v].since = m->vcpu[v].acct = start;
+    for (int d = 0; d < m->nr_doms; d++)
+        init_dom_vcpus(m, d, start);
     return 0;
 }
 
@@ -55,8 +61,6 @@ void metrics_fini(struct metrics *m)
     free(m->vcpu);
     free(m->rows);
     free(m->demand);
-    free(m->demand_dom);
-    m->demand_dom = NULL;
     free(m->blk_cur);
     starve_destroy(m->starve);
     m->starve = NULL;
@@ -253,7 +257,6 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
     for (int d = 0; d < m->nr_doms; d++) {
         if (m->s->doms[d]->dead)
             continue;
-        m->demand_dom[d] = n;
         m->demand[n].dom = m->s->doms[d];
         m->demand[n].demand = (double)m->dom[d].iv_runnable / (double)len;
         m->demand[n].entitled = 0.0;
@@ -261,12 +264,12 @@ void metrics_sample(struct metrics *m, fv_ns_t now)
     }
     sched_core_entitle(m->s, m->demand, n);
     double capacity = (double)len * m->pcpus;
-    int nrows = 0;
+    int nrows = 0, k = 0;           /* k: the live domains' entries, in the same order */
     for (int d = 0; d < m->nr_doms; d++) {
         struct mt_dom *md = &m->dom[d];
         struct dom_result *r = &m->res[d];
         bool dead = m->s->doms[d]->dead;
-        double entitled = dead ? 0.0 : m->demand[m->demand_dom[d]].entitled;
+        double entitled = dead ? 0.0 : m->demand[k++].entitled;
         r->cpu_ns += md->iv_cpu;
         r->runnable_ns += md->iv_runnable;
         r->entitled_ns += (fv_ns_t)(entitled * (double)len + 0.5);
@@ -323,12 +326,7 @@ int metrics_add_domain(struct metrics *m, fv_ns_t now)
     if (rc)
         return rc;
     memset(&m->dom[d], 0, sizeof(m->dom[d]));
-    for (int i = 0; i < s->doms[d]->nr_units; i++) {
-        struct mt_vcpu *v = &m->vcpu[s->doms[d]->units[i]->id];
-        memset(v, 0, sizeof(*v));
-        v->dom = d;
-        v->since = v->acct = now;
-    }
+    init_dom_vcpus(m, d, now);
     m->nr_vcpus = s->nr_units;
     m->nr_doms = d + 1;
     return 0;

@@ -68,7 +68,6 @@ struct metrics {
     struct scheduler *s;        /* for entitlement */
     int nr_doms, nr_vcpus, pcpus;
     int cap_doms, cap_vcpus;    /* room for domains added at run time */
-    int *demand_dom;            /* scratch: domain index -> its entry in demand */
     struct dom_result *res;     /* [nr_doms], the output */
     struct mt_dom *dom;
     struct mt_vcpu *vcpu;       /* by sched unit id */

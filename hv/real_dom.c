@@ -26,11 +26,6 @@
 
 static int check_room(struct real *rl, const struct scn_domain *sd, char *err, size_t errlen)
 {
-    if (sd->nr_vifs || sd->nr_vbds) {
-        snprintf(err, errlen, "domain %s: vifs and vbds cannot be added to a running host yet "
-                 "(netback and blkback learn their devices when the host starts)", sd->name);
-        return -ENOTSUP;
-    }
     if (rl->scn->nr_domains >= rl->cap_doms) {
         snprintf(err, errlen, "the host has created its %d domains (--max-domains)", rl->cap_doms);
         return -ENOSPC;
@@ -80,7 +75,12 @@ int real_dom_add(struct real *rl, struct scenario *scn, int d, char *err, size_t
     if (rc)
         return rc;
     if ((rc = host_dom_map(&rl->h, d))) {
-        snprintf(err, errlen, "domain %s: its memory: %s", sd->name, strerror(-rc));
+        if (rc == -ENOTSUP)
+            snprintf(err, errlen, "domain %s: vifs and vbds cannot be added to a running host "
+                     "yet (netback and blkback learn their devices when the host starts)",
+                     sd->name);
+        else
+            snprintf(err, errlen, "domain %s: its memory: %s", sd->name, strerror(-rc));
         return rc;
     }
     pthread_mutex_lock(&rl->lock);
