@@ -112,7 +112,7 @@ static void charge_copy(struct blkback *bb, struct bb_vbd *v, uint64_t bytes)
 /* v's requests leave the scheduler: those queued are never sent, and
  * those at the disk no longer count against blkback.depth (a dead vbd's are
  * never reaped). */
-static void vbd_release(struct blkback *bb, struct bb_vbd *v)
+void bb_vbd_release(struct blkback *bb, struct bb_vbd *v)
 {
     bb_qos_drop(&bb->q, v->flow);
     bb->waiting -= v->wq_n;
@@ -134,7 +134,7 @@ static void vbd_disconnect(struct blkback *bb, struct bb_vbd *v, const char *fmt
     vsnprintf(v->st.reason, sizeof(v->st.reason), fmt, ap);
     va_end(ap);
     atomic_store_explicit(&v->state, VBD_DEAD, memory_order_relaxed);
-    vbd_release(bb, v);
+    bb_vbd_release(bb, v);
     v->st.disconnected = true;
     v->dirty = false;
     gnttab_unmap(v->gt, v->ring_ref);
@@ -686,7 +686,7 @@ static int vbd_out(struct blkback *bb, struct bb_vbd *v)
     return vbd_flush(bb, v, v->p_taken, left);
 }
 
-int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
+static int poll_locked(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
 {
     bb->cost = 0;
     bb->now = now;
@@ -724,6 +724,14 @@ int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_d
     *cost = bb->cost;
     *next_due = due;
     return work;
+}
+
+int blkback_poll(struct blkback *bb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
+{
+    pthread_mutex_lock(&bb->lock);
+    int rc = poll_locked(bb, now, cost, next_due);
+    pthread_mutex_unlock(&bb->lock);
+    return rc;
 }
 
 const struct blkback_vbd_stats *blkback_vbd_stats(const struct blkback *bb, int d, int vbd)

@@ -36,7 +36,9 @@
  * the vbd and publishes CONNECTED with a release store, which pairs with
  * the acquire load in the pass; only the pass moves a vbd from CONNECTED to
  * DISCONNECTED. Statistics are written by the pass only (relaxed stores)
- * and may be read meanwhile.
+ * and may be read meanwhile. A live host adds and removes a domain's vbds
+ * from its management thread: both hold blkback's lock, which a pass holds
+ * throughout.
  */
 #ifndef FV_BLKBACK_H
 #define FV_BLKBACK_H
@@ -70,6 +72,9 @@ struct blkback_conf {
     bool virtual_time;
     struct evtchn_tab *ev;
     struct gnttab *const *gt;                   /* by domain index */
+    /* A live host: room for domains (indexes) and vbds added while passes
+     * run (blkback_add_domain); 0: none. */
+    int room_doms, room_vbds;
 };
 
 struct blkback;
@@ -83,6 +88,19 @@ void blkback_destroy(struct blkback *bb);       /* waits for in-flight I/O */
  * the ring, binds the channel. 0, -ENODEV (no such vbd), -EBUSY (connected
  * or disconnected already), or the grant/event-channel error. */
 int blkback_connect(struct blkback *bb, int d, int vbd, uint32_t ring_ref, int port);
+
+/* A live host (hv/live.h): domain index d, filled in scn->domains[d],
+ * gets its vbds (their disks opened) while passes run; gt is its grant
+ * table. 0, -ENOSPC (no room: room_doms, room_vbds), -EEXIST (d has vbds),
+ * or the disk's error, with the reason in err. */
+int blkback_add_domain(struct blkback *bb, int d, struct gnttab *gt, char *err, size_t errlen);
+/* Domain index d's vbds go, between two passes: each connected one has its
+ * ring unmapped and its event channel closed; what it had queued is never
+ * sent and what it had at the disk completes into blkback's own buffers
+ * (waited for here, then its disk is closed). No pass touches the guest's
+ * grants after this returns. Its statistics stay. The domain's vCPUs must
+ * not be running (nothing may connect meanwhile). */
+void blkback_remove_domain(struct blkback *bb, int d);
 
 /* One pass at time `now` (run time, ns). Returns the work done (> 0: call
  * again). *cost: the modelled CPU of the pass (virtual time) or 0.

@@ -5,6 +5,7 @@
 #ifndef FV_BLKBACK_PRIV_H
 #define FV_BLKBACK_PRIV_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "../hv/gnttab.h"
@@ -79,10 +80,14 @@ struct bb_vbd {
 struct blkback {
     struct blkback_conf c;
     int nr_vbds;
+    int cap_vbds;                       /* room in vbd[] (a live host adds vbds) */
     struct bb_vbd *vbd;
     int *first;                         /* by domain index: its vbd 0 in vbd[], or -1 */
-    int nr_doms;                        /* the domains at build time (a live host adds
-                                           domains without vbds later) */
+    int nr_doms;                        /* room in first[]: the domains at build time, or
+                                           a live host's room_doms */
+    /* A pass holds it throughout; adding and removing a domain's vbds take
+     * it, so that no pass ever sees a vbd half made or half gone. */
+    pthread_mutex_t lock;
     fv_ns_t cost;                       /* this pass's modelled cost */
     fv_ns_t now;                        /* this pass's time (virtual time) */
     /* The I/O scheduler: one flow per vbd. */
@@ -100,5 +105,9 @@ struct blkback {
     fv_ns_t *unit_free;
     fv_ns_t chan_free;
 };
+
+/* v's requests leave the scheduler (blkback.c): those queued are never
+ * sent, and those at the disk no longer count against blkback.depth. */
+void bb_vbd_release(struct blkback *bb, struct bb_vbd *v);
 
 #endif

@@ -82,38 +82,129 @@ static int open_disk(struct blkback *bb, struct bb_vbd *v, const struct scn_vbd 
     return 0;
 }
 
+/* vbd[k...] for domain index d's vbds, their disks opened. */
+static int fill_vbds(struct blkback *bb, int d, int k, struct gnttab *gt, char *err,
+                     size_t errlen)
+{
+    const struct scn_domain *sd = &bb->c.scn->domains[d];
+    for (int i = 0; i < sd->nr_vbds; i++, k++) {
+        struct bb_vbd *v = &bb->vbd[k];
+        atomic_init(&v->state, VBD_IDLE);
+        v->d = d;
+        v->idx = i;
+        v->domid = sd->id;
+        v->dom_name = sd->name;
+        v->gt = gt;
+        v->barrier = -1;
+        v->flow = k;
+        int rc = open_disk(bb, v, &sd->vbds[i], err, errlen);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static void close_vbd(struct bb_vbd *v)
+{
+    if (v->disk)
+        blk_disk_close(v->disk);        /* waits for I/O into the buffers below */
+    v->disk = NULL;
+    free(v->slot);
+    free(v->bufs);
+    v->slot = NULL;
+    v->bufs = NULL;
+}
+
 static int build_vbds(struct blkback *bb, struct gnttab *const *gt, char *err, size_t errlen)
 {
     const struct scenario *scn = bb->c.scn;
     for (int d = 0; d < scn->nr_domains; d++)
         bb->nr_vbds += scn->domains[d].nr_vbds;
-    bb->vbd = calloc((size_t)bb->nr_vbds + 1, sizeof(*bb->vbd));
-    bb->first = malloc(((size_t)scn->nr_domains + 1) * sizeof(*bb->first));
-    bb->nr_doms = scn->nr_domains;
+    bb->cap_vbds = bb->nr_vbds + (bb->c.room_vbds > 0 ? bb->c.room_vbds : 0);
+    bb->nr_doms = bb->c.room_doms > scn->nr_domains ? bb->c.room_doms : scn->nr_domains;
+    bb->vbd = calloc((size_t)bb->cap_vbds + 1, sizeof(*bb->vbd));
+    bb->first = malloc(((size_t)bb->nr_doms + 1) * sizeof(*bb->first));
     if (!bb->vbd || !bb->first) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    int k = 0;
-    for (int d = 0; d < scn->nr_domains; d++) {
-        const struct scn_domain *sd = &scn->domains[d];
-        bb->first[d] = sd->nr_vbds ? k : -1;
-        for (int i = 0; i < sd->nr_vbds; i++, k++) {
-            struct bb_vbd *v = &bb->vbd[k];
-            atomic_init(&v->state, VBD_IDLE);
-            v->d = d;
-            v->idx = i;
-            v->domid = sd->id;
-            v->dom_name = sd->name;
-            v->gt = gt ? gt[d] : NULL;
-            v->barrier = -1;
-            v->flow = k;
-            int rc = open_disk(bb, v, &sd->vbds[i], err, errlen);
-            if (rc)
-                return rc;
-        }
+    for (int d = 0; d < bb->nr_doms; d++)
+        bb->first[d] = -1;
+    for (int d = 0, k = 0; d < scn->nr_domains; k += scn->domains[d++].nr_vbds) {
+        if (scn->domains[d].nr_vbds)
+            bb->first[d] = k;
+        int rc = fill_vbds(bb, d, k, gt ? gt[d] : NULL, err, errlen);
+        if (rc)
+            return rc;
     }
     return 0;
+}
+
+static void set_flow(struct blkback *bb, int k)
+{
+    const struct bb_vbd *v = &bb->vbd[k];
+    const struct scn_vbd *sv = &bb->c.scn->domains[v->d].vbds[v->idx];
+    bb_qos_set(&bb->q, v->flow, sv->weight, sv->reservation, sv->limit);
+}
+
+int blkback_add_domain(struct blkback *bb, int d, struct gnttab *gt, char *err, size_t errlen)
+{
+    int n = bb->c.scn->domains[d].nr_vbds;
+    /* Only this call writes past nr_vbds (a live host makes one domain at
+     * a time), and no pass looks there: the disks open without the lock. */
+    int k = bb->nr_vbds;
+    if (d < 0 || d >= bb->nr_doms || k + n > bb->cap_vbds) {
+        snprintf(err, errlen, "blkback has room for %d vbds (the host's --max-domains)",
+                 bb->cap_vbds);
+        return -ENOSPC;
+    }
+    if (bb->first[d] >= 0) {
+        snprintf(err, errlen, "domain index %d has its vbds already", d);
+        return -EEXIST;
+    }
+    int rc = fill_vbds(bb, d, k, gt, err, errlen);
+    if (rc) {
+        for (int i = 0; i < n; i++) {
+            close_vbd(&bb->vbd[k + i]);
+            memset(&bb->vbd[k + i], 0, sizeof(bb->vbd[k + i]));
+        }
+        return rc;
+    }
+    pthread_mutex_lock(&bb->lock);
+    for (int i = 0; i < n; i++)
+        set_flow(bb, k + i);
+    bb->q.nflows = k + n;
+    bb->q_timed = bb_qos_timed(&bb->q);
+    if (n)
+        bb->first[d] = k;
+    /* Readers on other threads (statistics) find d's vbds by first[d]. */
+    __atomic_store_n(&bb->nr_vbds, k + n, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&bb->lock);
+    return 0;
+}
+
+void blkback_remove_domain(struct blkback *bb, int d)
+{
+    int k0 = d >= 0 && d < bb->nr_doms ? bb->first[d] : -1;
+    if (k0 < 0)
+        return;
+    int n = bb->c.scn->domains[d].nr_vbds;
+    pthread_mutex_lock(&bb->lock);
+    for (int i = 0; i < n; i++) {
+        struct bb_vbd *v = &bb->vbd[k0 + i];
+        if (atomic_load(&v->state) == VBD_CONNECTED) {
+            bb_vbd_release(bb, v);
+            gnttab_unmap(v->gt, v->ring_ref);
+            evtchn_close(bb->c.ev, 0, v->port);
+        }
+        v->dirty = v->kick = v->p_in = false;
+        atomic_store_explicit(&v->state, VBD_DEAD, memory_order_release);
+        v->gt = NULL;
+    }
+    pthread_mutex_unlock(&bb->lock);
+    /* A dead vbd's disk and slots are no pass's any more. */
+    for (int i = 0; i < n; i++)
+        close_vbd(&bb->vbd[k0 + i]);
 }
 
 /* One flow per vbd in the scheduler, with the vbd's weight, reservation
@@ -126,15 +217,13 @@ static int make_sched(struct blkback *bb, char *err, size_t errlen)
     bb->depth = m->depth ? m->depth : BB_DEPTH_DEFAULT;
     bb->units = m->model_depth ? m->model_depth : BB_DEPTH_DEFAULT;
     bb->unit_free = calloc(bb->units, sizeof(*bb->unit_free));
-    if (!bb->unit_free || bb_qos_init(&bb->q, mode, bb->nr_vbds)) {
+    if (!bb->unit_free || bb_qos_init(&bb->q, mode, bb->cap_vbds)) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    for (int k = 0; k < bb->nr_vbds; k++) {
-        const struct bb_vbd *v = &bb->vbd[k];
-        const struct scn_vbd *sv = &scn->domains[v->d].vbds[v->idx];
-        bb_qos_set(&bb->q, v->flow, sv->weight, sv->reservation, sv->limit);
-    }
+    for (int k = 0; k < bb->nr_vbds; k++)
+        set_flow(bb, k);
+    bb->q.nflows = bb->nr_vbds;         /* the room beyond: flows of vbds added later */
     bb->q_timed = bb_qos_timed(&bb->q);
     return 0;
 }
@@ -150,6 +239,7 @@ struct blkback *blkback_create(const struct blkback_conf *c, char *err, size_t e
     }
     bb->c = *c;
     bb->c.gt = NULL;                    /* the caller's array need not outlive the call */
+    pthread_mutex_init(&bb->lock, NULL);
     if (build_vbds(bb, c->gt, err, errlen) == 0 && make_sched(bb, err, errlen) == 0)
         return bb;
     blkback_destroy(bb);
@@ -164,14 +254,12 @@ void blkback_destroy(struct blkback *bb)
         struct bb_vbd *v = &bb->vbd[k];
         if (atomic_load(&v->state) == VBD_CONNECTED)
             gnttab_unmap(v->gt, v->ring_ref);
-        if (v->disk)
-            blk_disk_close(v->disk);    /* waits for I/O into the buffers below */
-        free(v->slot);
-        free(v->bufs);
+        close_vbd(v);
     }
     free(bb->vbd);
     free(bb->first);
     bb_qos_fini(&bb->q);
     free(bb->unit_free);
+    pthread_mutex_destroy(&bb->lock);
     free(bb);
 }

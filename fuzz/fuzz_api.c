@@ -7,7 +7,9 @@
  * Last-Event-ID header ("-" for none, for both headers), then the body (the
  * rest, any bytes). Oracles, each an abort: every JSON reply parses and
  * carries its status; an error reply changed nothing on the host; an
- * event stream ends (the fake's last event is "shutdown").
+ * event stream ends (the fake's last event is "shutdown"); a create body
+ * is also read by the real body reader beside a fixed host (check_parse),
+ * whose messages must point into the body.
  *   tools/fuzz api [SECONDS]
  */
 #include <errno.h>
@@ -19,6 +21,8 @@
 #include <string.h>
 
 #include "hv/api.h"
+#include "hv/live_priv.h"
+#include "hv/scenario.h"
 
 #define TOKEN "fuzztoken"
 #define FAKE_MAX 4
@@ -51,9 +55,66 @@ static void add(const char *name)
     fk.changes++;
 }
 
+/* The real body reader (live_parse.c, live_body.c: the scenario loader on
+ * the body's entries beside a host's domains) against a fixed host, on
+ * every body the API passes on. Oracle: a message that names a position
+ * names a line of the body. */
+static const char host_text[] =
+    "name: h\nengine: real\nduration: 1s\npcpus: 2\nnetback: { port: ring }\n"
+    "blkback: { backend: memory }\ndomains:\n"
+    "  - {name: sink, workload: {kind: net-sink}}\n"
+    "  - {name: ping, workload: {kind: evtchn-ping, role: client, peer: pong}}\n"
+    "  - {name: pong, workload: {kind: evtchn-ping, role: server, peer: ping}}\n";
+
+static struct live *parse_host(void)
+{
+    static struct live l;
+    static struct scenario scn;
+    static struct real_dstate ds[8];
+    if (!l.scn) {
+        char err[512];
+        if (scenario_load_host_string("host", host_text, &scn, err, sizeof(err))) {
+            fprintf(stderr, "fuzz_api: the fixed host: %s\n", err);
+            abort();
+        }
+        l.scn = &scn;
+        l.rl.ds = ds;
+    }
+    return &l;
+}
+
+static void check_parse(const char *text, size_t len)
+{
+    struct scn_domain out[8];
+    int n = 0, line = 0, col = 0;
+    char err[1024] = "";
+    if (live_parse_domains(parse_host(), "request", text, len, out, 8, &n, err, sizeof(err)) ==
+        0) {
+        for (int i = 0; i < n; i++) {
+            free(out[i].vifs);
+            free(out[i].vbds);
+        }
+        return;
+    }
+    /* Lines as libyaml counts them: CR LF, CR, LF, NEL, LS, PS. */
+    long lines = 1;
+    const unsigned char *u = (const unsigned char *)text;
+    for (size_t i = 0; i < len; i++)
+        lines += u[i] == '\n' || (u[i] == '\r' && (i + 1 >= len || u[i + 1] != '\n')) ||
+                 (u[i] == 0xc2 && i + 1 < len && u[i + 1] == 0x85) ||
+                 (u[i] == 0xe2 && i + 2 < len && u[i + 1] == 0x80 &&
+                  (u[i + 2] == 0xa8 || u[i + 2] == 0xa9));
+    if (!err[0] || (sscanf(err, "request:%d:%d:", &line, &col) == 2 &&
+                    (line < 1 || line > lines || col < 1))) {
+        fprintf(stderr, "fuzz_api: a body of %ld lines: \"%s\"\n", lines, err);
+        abort();
+    }
+}
+
 static int f_create(void *x, const char *file, const char *text, size_t len, int *id,
                     char *err, size_t errlen)
 {
+    check_parse(text, len);
     (void)x;
     json_t *j = json_loadb(text, len, 0, NULL);
     const char *name = json_string_value(json_object_get(j, "name"));
@@ -182,9 +243,48 @@ static int f_events(void *x, uint64_t after, struct live_event *out, int max, in
 static void f_stop(void *x) { (void)x; }
 static bool f_stopping(void *x) { (void)x; return true; }
 
+/* A list body: the real splitter (live_body.c) on it, its items checked to
+ * lie within the body; then a JSON list's entries made as f_create does. */
+static int f_create_many(void *x, const char *file, const char *text, size_t len, int *ids,
+                         int max, int *n, char *err, size_t errlen)
+{
+    check_parse(text, len);
+    struct live_item items[LIVE_CREATE_MAX];
+    int k = 0, rc = live_body_items(text, len, items, max < LIVE_CREATE_MAX ? max :
+                                    LIVE_CREATE_MAX, &k);
+    for (int i = 0; rc == 0 && i < k; i++)
+        if (items[i].off > len || items[i].len > len - items[i].off || items[i].line < 1 ||
+            items[i].col < 1)
+            __builtin_trap();
+    (void)x;
+    json_t *j = rc ? NULL : json_loadb(text, len, 0, NULL);
+    size_t m = json_array_size(j);
+    rc = rc ? rc : m == 0 || m > (size_t)max || fk.n + (int)m > FAKE_MAX ? -EINVAL : 0;
+    /* All or none: every entry checked before any is made. */
+    for (size_t i = 0; !rc && i < m; i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(j, i), "name"));
+        rc = !name || !api_name_ok(name, strlen(name)) ? -EINVAL : find(name) >= 0 ? -EEXIST : 0;
+        for (size_t k = 0; !rc && k < i; k++)
+            if (!strcmp(name, json_string_value(json_object_get(json_array_get(j, k), "name"))))
+                rc = -EINVAL;
+    }
+    for (size_t i = 0; !rc && i < m; i++) {
+        add(json_string_value(json_object_get(json_array_get(j, i), "name")));
+        ids[i] = fk.next_id;
+    }
+    if (!rc)
+        *n = (int)m;
+    else
+        snprintf(err, errlen, "%s: refused (%d)", file, rc);
+    json_decref(j);
+    return rc;
+}
+
 static const struct api_host_ops fake_ops = {
-    f_create, f_destroy, f_pause, f_sched_dom, f_sched_global, f_host_info, f_domains,
-    f_domain, f_events, f_stop, f_stopping,
+    .create = f_create, .create_many = f_create_many, .destroy = f_destroy, .pause = f_pause,
+    .sched_dom = f_sched_dom, .sched_global = f_sched_global, .host_info = f_host_info,
+    .domains = f_domains, .domain = f_domain, .events = f_events, .stop = f_stop,
+    .stopping = f_stopping,
 };
 
 /* The next line of [*p, end) as a C string (cut at its NUL byte, if any). */

@@ -177,6 +177,40 @@ static bool has_nul(const char *s, size_t n)
     return n && memchr(s, '\0', n) != NULL;
 }
 
+/* A list of entries, created together: 201 with {"domains": [DOM, ...]}
+ * in the list's order. */
+static int post_domains(struct call *c)
+{
+    char err[ERR_MAX] = "";
+    const struct api_request *rq = c->rq;
+    int ids[LIVE_CREATE_MAX], k = 0;
+    int rc = c->a->ops->create_many(c->a->ctx, API_FILE, rq->body, rq->body_len, ids,
+                                    LIVE_CREATE_MAX, &k, err, sizeof(err));
+    if (rc)
+        return reply_host_error(c, rc, err);
+    struct live_dom_info *d = NULL;
+    int n = 0;
+    if (c->a->ops->domains(c->a->ctx, &d, &n))
+        n = 0;
+    struct live_host_info h;
+    host_get(c, &h);
+    json_t *list = json_array();
+    for (int i = 0; list && i < k; i++) {
+        json_t *one = NULL;
+        for (int j = 0; j < n && !one; j++)
+            if (d[j].id == ids[i])
+                one = api_dom_json(&d[j], &h);
+        if (!one)                       /* already gone again */
+            one = json_pack("{s:i}", "id", ids[i]);
+        if (json_array_append_new(list, one)) {
+            json_decref(list);
+            list = NULL;
+        }
+    }
+    free(d);
+    return reply_json(c, 201, list ? json_pack("{s:o}", "domains", list) : NULL);
+}
+
 static int post_domain(struct call *c)
 {
     char err[ERR_MAX] = "";
@@ -185,6 +219,8 @@ static int post_domain(struct call *c)
         return reply_error(c, 400, "%s: %s (expected one domain entry in YAML or JSON, such as "
                            "{\"name\":\"web\",\"workload\":{\"kind\":\"cpu-hog\"}})", API_FILE,
                            rq->body_len ? "the body holds a NUL byte" : "the body is empty");
+    if (c->a->ops->create_many && live_body_is_list(rq->body, rq->body_len))
+        return post_domains(c);
     int id = -1, rc = c->a->ops->create(c->a->ctx, API_FILE, rq->body, rq->body_len, &id,
                                         err, sizeof(err));
     if (rc)

@@ -32,6 +32,9 @@
 struct api_host_ops {
     int (*create)(void *ctx, const char *file, const char *text, size_t len, int *id_out,
                   char *err, size_t errlen);
+    /* A list body (live_create_many); NULL: lists go to create. */
+    int (*create_many)(void *ctx, const char *file, const char *text, size_t len, int *ids,
+                       int max, int *n, char *err, size_t errlen);
     int (*destroy)(void *ctx, const char *name, char *err, size_t errlen);
     int (*pause)(void *ctx, const char *name, bool pause, char *err, size_t errlen);
     int (*sched_dom)(void *ctx, const char *name, const struct live_param *p, int n,

@@ -70,7 +70,10 @@ void engine_evtchn_fini(struct engine_evtchn *e);
 static inline int engine_dom0_index(const struct scenario *scn)
 {
     int d = scn->dom0;
-    return d >= 0 && d < scn->nr_domains && scn->domains[d].is_dom0 ? d : -1;
+    /* A live host adds domains while the pCPUs run (real_dom.c stores the
+     * count with release): entries below it are filled in. */
+    return d >= 0 && d < __atomic_load_n(&scn->nr_domains, __ATOMIC_ACQUIRE) &&
+           scn->domains[d].is_dom0 ? d : -1;
 }
 /* The scenario index of domain `domid`, or -1: guests' ids are index + 1,
  * skipping Domain-0's index (id 0), which a loaded scenario puts last and

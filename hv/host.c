@@ -87,6 +87,12 @@ static int make_memory(struct host *h)
 
 /* ---- the backend ------------------------------------------------------------------ */
 
+/* How many more domains a live host may create (0: not a live host). */
+static int room(const struct host *h)
+{
+    return h->conf.cap_doms > h->scn->nr_domains ? h->conf.cap_doms - h->scn->nr_domains : 0;
+}
+
 static int make_netback(struct host *h, char *err, size_t errlen)
 {
     const struct scn_netback *n = &h->scn->netback;
@@ -122,6 +128,8 @@ static int make_netback(struct host *h, char *err, size_t errlen)
         .local_switch = n->port == SCN_NB_TAP, .virtual_time = h->conf.virtual_time,
         .polling = n->cpu == SCN_NB_DEDICATED,
         .ev = &h->ev.tab, .gt = gt,
+        /* A live host: up to two vifs for each domain it may still create. */
+        .room_doms = h->conf.cap_doms, .room_vifs = 2 * room(h),
     };
     h->nb = fv_fault("netback") ? NULL : netback_create(&c);
     free(gt);
@@ -138,7 +146,8 @@ static int make_blkback(struct host *h, char *err, size_t errlen)
     for (int d = 0; d < h->scn->nr_domains; d++)
         gt[d] = h->dom[d].gt;
     struct blkback_conf c = { .scn = h->scn, .virtual_time = h->conf.virtual_time,
-                              .ev = &h->ev.tab, .gt = gt };
+                              .ev = &h->ev.tab, .gt = gt,
+                              .room_doms = h->conf.cap_doms, .room_vbds = 2 * room(h) };
     char why[384] = "";
     h->bb = fv_fault("blkback") ? NULL : blkback_create(&c, why, sizeof(why));
     free(gt);
@@ -156,6 +165,8 @@ static int make_charges(struct host *h)
     int n = 0;
     for (int d = 0; d < scn->nr_domains; d++)
         n += scn->domains[d].nr_vifs > 0 || scn->domains[d].nr_vbds > 0;
+    if (h->nb || h->bb)                 /* room for a live host's domains with devices */
+        n += room(h);
     if (!n)
         return 0;
     h->charge_seen = calloc((size_t)n, sizeof(*h->charge_seen));
@@ -184,8 +195,8 @@ fv_ns_t host_backend_ns(const struct host *h, int d)
 
 int host_backend_deltas(struct host *h, const struct host_charge **out)
 {
-    int n = 0;
-    for (int i = 0; i < h->nr_charge_doms; i++) {
+    int n = 0, nr = __atomic_load_n(&h->nr_charge_doms, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < nr; i++) {
         struct host_charge *seen = &h->charge_seen[i];
         int d = seen->dom;
         fv_ns_t total = host_backend_ns(h, d);
@@ -259,18 +270,60 @@ void host_set_time_base(struct host *h, int64_t ns)
 
 /* ---- domains at run time (a live host) ---------------------------------------------- */
 
-int host_dom_map(struct host *h, int d)
+/* d's vifs and vbds join the backends, and its backend time the charges. */
+static int add_devices(struct host *h, int d, char *err, size_t errlen)
 {
     const struct scn_domain *sd = &h->scn->domains[d];
-    if (sd->nr_vifs || sd->nr_vbds)
-        return -ENOTSUP;            /* backends learn their vifs and vbds at build time */
+    int rc = sd->nr_vifs ? netback_add_domain(h->nb, d, h->dom[d].gt) : 0;
+    if (rc) {
+        snprintf(err, errlen, "domain %s: netback has room for no more vifs (the host's "
+                 "--max-domains)", sd->name);
+        return rc;
+    }
+    if (sd->nr_vbds && (rc = blkback_add_domain(h->bb, d, h->dom[d].gt, err, errlen))) {
+        if (h->nb)
+            netback_remove_domain(h->nb, d);
+        return rc;
+    }
+    int n = h->nr_charge_doms;
+    h->charge_seen[n] = (struct host_charge){ d, 0 };
+    /* The pass reads the count without a lock (host_backend_deltas). */
+    __atomic_store_n(&h->nr_charge_doms, n + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+int host_dom_map(struct host *h, int d, char *err, size_t errlen)
+{
+    const struct scn_domain *sd = &h->scn->domains[d];
+    if ((sd->nr_vifs && !h->nb) || (sd->nr_vbds && !h->bb)) {
+        snprintf(err, errlen, "domain %s: this host has no %s: its Domain-0 runs %s (start "
+                 "`serve` from a scenario with %s, or one that names `%s:`)", sd->name,
+                 sd->nr_vifs && !h->nb ? "netback" : "blkback",
+                 h->nb ? "netback only" : h->bb ? "blkback only" : "no backend",
+                 sd->nr_vifs && !h->nb ? "a vif" : "a vbd",
+                 sd->nr_vifs && !h->nb ? "netback" : "blkback");
+        return -ENOTSUP;
+    }
     int rc = map_domain(h, d);
+    if (rc == 0 && (sd->nr_vifs || sd->nr_vbds))
+        rc = add_devices(h, d, err, errlen);
+    else if (rc)
+        snprintf(err, errlen, "domain %s: its memory: %s", sd->name, strerror(-rc));
     if (rc) {
         host_dom_unmap(h, d);
         return rc;
     }
     set_time_base(h, d);
     return 0;
+}
+
+void host_dom_devices_remove(struct host *h, int d)
+{
+    const struct scn_domain *sd = &h->scn->domains[d];
+    if (sd->nr_vifs && h->nb)
+        netback_remove_domain(h->nb, d);
+    if (sd->nr_vbds && h->bb)
+        blkback_remove_domain(h->bb, d);
 }
 
 int host_dom_evtchn_add(struct host *h, int d)

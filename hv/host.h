@@ -87,14 +87,18 @@ void host_destroy(struct host *h);
 /* Publish the run's time 0 (CLOCK_MONOTONIC ns) in every shared-info page. */
 void host_set_time_base(struct host *h, int64_t ns);
 /* A live host's domains (index d of scn->domains, filled in; room for it
- * from conf.cap_doms). host_dom_map maps its memory and makes its grant
- * table (-ENOTSUP for a domain with vifs or vbds: the backends are built
- * once); host_dom_evtchn_add publishes it in the domain table with its
+ * from conf.cap_doms). host_dom_map maps its memory, makes its grant
+ * table and gives its vifs and vbds to netback and blkback (-ENOTSUP when
+ * the host has no such backend; other errors: its memory, a disk, no room;
+ * the reason in err); host_dom_evtchn_add publishes it in the domain table with its
  * event channels (last, once it can be woken). host_dom_evtchn_remove
  * closes its ports (peers see them close), unpublishes it and waits for
  * every reader (synchronize_rcu: not from a read-side section);
- * host_dom_unmap revokes its grants and frees its memory. */
-int host_dom_map(struct host *h, int d);
+ * host_dom_devices_remove takes its vifs and vbds out of the backends
+ * (no pass touches its rings or grants afterwards: its vCPUs must be off
+ * their pCPUs); host_dom_unmap revokes its grants and frees its memory. */
+int host_dom_map(struct host *h, int d, char *err, size_t errlen);
+void host_dom_devices_remove(struct host *h, int d);
 int host_dom_evtchn_add(struct host *h, int d);
 void host_dom_evtchn_remove(struct host *h, int d);
 void host_dom_unmap(struct host *h, int d);

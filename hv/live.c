@@ -188,12 +188,6 @@ static int untouchable(const struct live *l, int d, bool destroy, char *err, siz
                  destroy ? "destroyed" : "paused");
         return -EBUSY;
     }
-    if (destroy && (sd->nr_vifs || sd->nr_vbds)) {
-        snprintf(err, errlen, "domain %s has %s, which netback and blkback keep while the host "
-                 "runs: it cannot be destroyed yet (pause it instead)", sd->name,
-                 sd->nr_vifs ? "vifs" : "vbds");
-        return -ENOTSUP;
-    }
     return 0;
 }
 
@@ -207,36 +201,82 @@ static int begin(struct live *l, char *err, size_t errlen)
     return -ESHUTDOWN;
 }
 
-int live_create(struct live *l, const char *file, const char *text, size_t len, int *id_out,
-                char *err, size_t errlen)
+/* (mu held) Make parsed domains nd[0..k) at indexes nr_domains..., then wake
+ * them all; all or none: those made before a failure are destroyed. */
+static int create_all(struct live *l, struct scn_domain *nd, int k, int *ids, char *err,
+                      size_t errlen)
+{
+    int d0 = l->scn->nr_domains, made = 0, rc = 0;
+    if (d0 + k > l->max_domains) {
+        snprintf(err, errlen, "the host has created its %d domains (--max-domains)", l->max_domains);
+        return -ENOSPC;
+    }
+    for (; made < k && !rc; made++) {
+        int d = d0 + made;
+        nd[made].id = engine_dom_id(l->scn, d);
+        l->scn->domains[d] = nd[made];  /* not counted in nr_domains until registered */
+        if ((rc = real_dom_add(&l->rl, l->scn, d, err, errlen)) == 0)
+            continue;
+        if (l->scn->nr_domains <= d) {  /* never registered: its arrays are still ours */
+            memset(&l->scn->domains[d], 0, sizeof(*nd));
+            break;
+        }
+    }
+    if (rc) {
+        for (int d = d0; d < l->scn->nr_domains; d++)
+            real_dom_remove(&l->rl, d);
+        for (int i = made; i < k; i++) {   /* the ones not made */
+            free(nd[i].vifs);
+            free(nd[i].vbds);
+        }
+        return rc;
+    }
+    for (int i = 0; i < k; i++) {
+        real_dom_wake(&l->rl, d0 + i);
+        emit(l, LIVE_EV_CREATED, d0 + i, NULL, 0);
+        if (ids)
+            ids[i] = nd[i].id;
+    }
+    return 0;
+}
+
+int live_create_many(struct live *l, const char *file, const char *text, size_t len, int *ids,
+                     int max, int *n, char *err, size_t errlen)
 {
     int rc = begin(l, err, errlen);
     if (rc)
         return rc;
-    struct scn_domain nd;
-    rc = live_parse_domain(l, file, text, len, &nd, err, errlen);
-    if (!rc && find(l, nd.name) >= 0) {
-        snprintf(err, errlen, "%s: a domain named %s exists (expected a new name)", file, nd.name);
-        rc = -EEXIST;
-    }
-    int d = l->scn->nr_domains;
-    if (!rc && d >= l->max_domains) {
-        snprintf(err, errlen, "the host has created its %d domains (--max-domains)", l->max_domains);
-        rc = -ENOSPC;
-    }
-    if (!rc) {
-        nd.id = engine_dom_id(l->scn, d);
-        l->scn->domains[d] = nd;        /* not counted in nr_domains until registered */
-        rc = real_dom_add(&l->rl, l->scn, d, err, errlen);
-        if (rc && l->scn->nr_domains <= d)
-            memset(&l->scn->domains[d], 0, sizeof(nd));
-    }
-    if (!rc) {
-        emit(l, LIVE_EV_CREATED, d, NULL, 0);
-        if (id_out)
-            *id_out = nd.id;
-    }
+    if (max > LIVE_CREATE_MAX)
+        max = LIVE_CREATE_MAX;
+    struct scn_domain nd[LIVE_CREATE_MAX];
+    int k = 0;
+    rc = live_parse_domains(l, file, text, len, nd, max, &k, err, errlen);
+    for (int i = 0; !rc && i < k; i++)
+        if (find(l, nd[i].name) >= 0) {
+            snprintf(err, errlen, "%s: a domain named %s exists (expected a new name)", file,
+                     nd[i].name);
+            rc = -EEXIST;
+        }
+    if (!rc)
+        rc = create_all(l, nd, k, ids, err, errlen);
+    else
+        for (int i = 0; i < k; i++) {
+            free(nd[i].vifs);
+            free(nd[i].vbds);
+        }
+    if (!rc && n)
+        *n = k;
     pthread_mutex_unlock(&l->mu);
+    return rc;
+}
+
+int live_create(struct live *l, const char *file, const char *text, size_t len, int *id_out,
+                char *err, size_t errlen)
+{
+    int id = -1, n = 0;
+    int rc = live_create_many(l, file, text, len, &id, 1, &n, err, errlen);
+    if (!rc && id_out)
+        *id_out = id;
     return rc;
 }
 

@@ -68,9 +68,18 @@ int live_finish(struct live *l, struct run_result *out);
  * or JSON; `count` is refused), validated by the scenario loader: a message
  * names "FILE:LINE:COL: ..." with `file` as FILE and the body's own lines.
  * The domain is running when this returns; *id_out (may be NULL) gets its
- * id. */
+ * id. A list of entries is -EINVAL here: live_create_many. */
 int live_create(struct live *l, const char *file, const char *text, size_t len, int *id_out,
                 char *err, size_t errlen);
+/* The same for one entry or a list of them (YAML or JSON), at most max (and
+ * LIVE_CREATE_MAX): created together, all or none, so that entries may
+ * name each other as peers (an evtchn-ping pair); none runs before all
+ * are made. ids[0..*n) (ids may be NULL) get their ids, in list order. */
+#define LIVE_CREATE_MAX 64
+/* Is the body a list of entries (a YAML or JSON sequence)? */
+bool live_body_is_list(const char *text, size_t len);
+int live_create_many(struct live *l, const char *file, const char *text, size_t len, int *ids,
+                     int max, int *n, char *err, size_t errlen);
 /* Destroy it: vCPUs taken off their pCPUs and out of the policy, event
  * channels closed (peers see them close), grants revoked, memory freed. */
 int live_destroy(struct live *l, const char *name, char *err, size_t errlen);

@@ -29,9 +29,21 @@ static inline bool live_alive(const struct live *l, int d)
     return d < l->scn->nr_domains && !ds->dying && !ds->dead;
 }
 
-/* live_parse.c: read one domain entry (see live_create) into *out, with
- * its peers as the host's ids; the caller gives it its index and id. */
-int live_parse_domain(const struct live *l, const char *file, const char *text, size_t len,
-                      struct scn_domain *out, char *err, size_t errlen);
+/* live_body.c: where each domain entry of a create request's body is: the
+ * whole body (a mapping, or text the loader will refuse, *n = 1), or each
+ * item of a sequence (YAML or JSON). 0, -E2BIG (more than max items),
+ * -ENODATA (an empty sequence), -ENOMEM. */
+struct live_item {
+    size_t off, len;                    /* its text in the body */
+    int line, col;                      /* where it starts (1-based) */
+};
+int live_body_items(const char *text, size_t len, struct live_item *items, int max, int *n);
+
+/* live_parse.c: read the domain entries of a body (see live_create) into
+ * out[0..*n), at most max, with their peers as the host's ids (the i-th
+ * will be index scn->nr_domains + i); the caller gives them their indexes
+ * and ids. Each out[i]'s vifs and vbds are its own (malloc'd). */
+int live_parse_domains(const struct live *l, const char *file, const char *text, size_t len,
+                       struct scn_domain *out, int max, int *n, char *err, size_t errlen);
 
 #endif

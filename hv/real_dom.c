@@ -21,6 +21,7 @@
 
 #include "ctx.h"
 #include "schedule.h"
+#include "starve.h"
 
 /* ---- adding ------------------------------------------------------------------------ */
 
@@ -49,10 +50,14 @@ static int register_dom(struct real *rl, struct scenario *scn, int d, char *err,
     fv_ns_t now = real_now(rl);
     engine_result_init(&rl->res[d], sd);
     rl->res[d].created_ns = now;
-    rl->ds[d] = (struct real_dstate){ .created_ns = now };
-    scn->nr_domains = d + 1;
+    /* Made paused, every vCPU runnable on unpause (real_dom_wake): an event
+     * a peer sends meanwhile is kept for then. */
+    rl->ds[d] = (struct real_dstate){ .created_ns = now, .paused = true };
+    __atomic_store_n(&scn->nr_domains, d + 1, __ATOMIC_RELEASE);   /* engine_dom0_index */
     scn->nr_guests++;
     int rc = real_vcpus_init(rl, d);
+    for (int i = 0; !rc && i < rl->s->doms[d]->nr_units; i++)
+        rl->vcpu[rl->s->doms[d]->units[i]->id].paused_runnable = true;
     if (!rc)
         rc = metrics_add_domain(&rl->m, now);
     if (rc) {
@@ -74,39 +79,33 @@ int real_dom_add(struct real *rl, struct scenario *scn, int d, char *err, size_t
     pthread_mutex_unlock(&rl->lock);
     if (rc)
         return rc;
-    if ((rc = host_dom_map(&rl->h, d))) {
-        if (rc == -ENOTSUP)
-            snprintf(err, errlen, "domain %s: vifs and vbds cannot be added to a running host "
-                     "yet (netback and blkback learn their devices when the host starts)",
-                     sd->name);
-        else
-            snprintf(err, errlen, "domain %s: its memory: %s", sd->name, strerror(-rc));
+    if ((rc = host_dom_map(&rl->h, d, err, errlen)))
         return rc;
-    }
     pthread_mutex_lock(&rl->lock);
     rc = register_dom(rl, scn, d, err, errlen);
     pthread_mutex_unlock(&rl->lock);
     if (rc == -EINVAL || rc == -ENOMEM) {
-        if (rl->s->nr_doms <= d)        /* the policy refused it: the index stays free */
+        if (rl->s->nr_doms <= d) {      /* the policy refused it: the index stays free */
+            host_dom_devices_remove(&rl->h, d);
             host_dom_unmap(&rl->h, d);
+        }
         return rc;
     }
     if (rc)
         return rc;
+    /* Its vifs and vbds are watched for I/O starvation from now on. */
+    starve_io_watch(rl->m.starve, d, true);
     if ((rc = host_dom_evtchn_add(&rl->h, d))) {
         snprintf(err, errlen, "domain %s: its event channels: %s", sd->name, strerror(-rc));
         real_dom_remove(rl, d);
         return rc;
     }
-    pthread_mutex_lock(&rl->lock);
-    fv_ns_t now = real_now(rl);
-    const struct sched_domain *dom = rl->s->doms[d];
-    for (int i = 0; i < dom->nr_units; i++) {
-        metrics_boot(&rl->m, dom->units[i]->id, now);
-        sched_core_wake(rl->s, dom->units[i], now);
-    }
-    pthread_mutex_unlock(&rl->lock);
     return 0;
+}
+
+void real_dom_wake(struct real *rl, int d)
+{
+    real_dom_pause(rl, d, false);
 }
 
 /* ---- pausing ----------------------------------------------------------------------- */
@@ -191,11 +190,17 @@ int real_dom_remove(struct real *rl, int d)
             pthread_mutex_unlock(&rl->lock);
             return 0;
         }
-        if (!still_running(rl, d))
-            break;
+        bool running = still_running(rl, d);
         pthread_mutex_unlock(&rl->lock);
+        if (!running)
+            break;
         nanosleep(&(struct timespec){ 0, 200 * 1000 }, NULL);
     }
+    /* Its devices go before its grants: no pass touches its rings after
+     * this (not under our lock: a pass takes it to charge back). */
+    starve_io_watch(rl->m.starve, d, false);
+    host_dom_devices_remove(&rl->h, d);
+    pthread_mutex_lock(&rl->lock);
     now = real_now(rl);
     metrics_remove_domain(&rl->m, d, now);
     sched_core_remove_domain(rl->s, rl->s->doms[d]);

@@ -354,7 +354,8 @@ static void charge_backend(struct real *rl)
         return;
     pthread_mutex_lock(&rl->lock);
     for (int i = 0; i < n; i++)
-        sched_core_charge_domain(rl->s, rl->s->doms[ch[i].dom], ch[i].ns);
+        if (!rl->ds || !rl->ds[ch[i].dom].dead)     /* gone from the policy: nothing to charge */
+            sched_core_charge_domain(rl->s, rl->s->doms[ch[i].dom], ch[i].ns);
     pthread_mutex_unlock(&rl->lock);
 }
 

@@ -177,8 +177,10 @@ void real_measure_memory(struct real *rl, int d);
 
 /* real_dom.c: domains at run time (a live host), from any thread but the
  * pCPUs'. Add: scn->domains[d] filled in, d == scn->nr_domains; the domain
- * is running when it returns. 0 or -errno with a message. */
+ * is made (peers can find it) but does not run until real_dom_wake. 0 or
+ * -errno with a message. */
 int real_dom_add(struct real *rl, struct scenario *scn, int d, char *err, size_t errlen);
+void real_dom_wake(struct real *rl, int d);
 /* Destroy domain d: -ENOENT if it is already going. */
 int real_dom_remove(struct real *rl, int d);
 /* Pause or unpause domain d: -ENOENT (gone), -EBUSY (already so). */

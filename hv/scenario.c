@@ -716,6 +716,12 @@ int scenario_load_host(const char *path, const char *text, const char *const *se
                 : load_string("host", text, sets, nsets, true, out, err, errlen);
 }
 
+int scenario_load_host_string(const char *file, const char *text, struct scenario *out,
+                              char *err, size_t errlen)
+{
+    return load_string(file, text, NULL, 0, true, out, err, errlen);
+}
+
 static int load_file(const char *path, const char *const *sets, int nsets, bool host,
                      struct scenario *out, char *err, size_t errlen)
 {

@@ -58,6 +58,7 @@ struct scn_workload {
 #define SCN_MAX_VIFS 8                  /* per domain */
 struct scn_vif {
     uint8_t mac[6];                     /* `auto`: 00:16:3e (Xen's OUI) + domain id + index */
+    bool mac_auto;                      /* mac was `auto` (made by the loader) */
     uint32_t ip;                        /* host byte order; `auto`: 198.18.0.2 upwards */
     uint8_t prefix;                     /* 1..32; default 24 */
     uint32_t weight;                    /* default 256: its DRR quantum is 1514 B * weight / 256 */
@@ -184,6 +185,12 @@ int scenario_load_string(const char *file, const char *text, const char *const *
  * absent (the host starts with none). */
 int scenario_load_host(const char *path, const char *text, const char *const *sets, int nsets,
                        struct scenario *out, char *err, size_t errlen);
+/* The same from a string that `file` names in messages. A live host's
+ * scenario may also name `netback:` or `blkback:` with no domain that has a
+ * vif or a vbd: its Domain-0 then runs that backend for domains created
+ * later. */
+int scenario_load_host_string(const char *file, const char *text, struct scenario *out,
+                              char *err, size_t errlen);
 void scenario_free(struct scenario *s);
 
 /* Write the fully resolved scenario (every default filled, replicas

@@ -614,7 +614,8 @@ static int resolve_images(struct scn_ctx *c)
 int scn_blk_finish(struct scn_ctx *c)
 {
     struct scenario *s = c->s;
-    if (!scn_nr_vbds(s)) {
+    /* A live host's Domain-0 may run blkback for vbds that come later. */
+    if (!scn_nr_vbds(s) && !(c->host && c->blkback_node)) {
         if (c->blkback_node)
             return scn_fail(c, c->blkback_node, "blkback: no domain has a vbd (expected a "
                             "domain with vbds, or running a blk-* workload)");

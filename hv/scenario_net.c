@@ -519,6 +519,7 @@ static int assign_macs(struct scn_ctx *c, long nvifs)
         for (int j = 0; j < s->domains[i].nr_vifs; j++) {
             uint8_t *m = s->domains[i].vifs[j].mac;
             bool given = memcmp(m, zero, sizeof(zero)) != 0;
+            s->domains[i].vifs[j].mac_auto = !given;
             if (!given) {
                 int id = s->domains[i].id;
                 const uint8_t a[6] = { 0x00, 0x16, 0x3e, (uint8_t)(id >> 8), (uint8_t)id,
@@ -725,24 +726,28 @@ int scn_net_finish(struct scn_ctx *c)
     for (int i = 0; i < s->nr_guests; i++)
         nvifs += s->domains[i].nr_vifs;
     bool disks = scn_nr_vbds(s) > 0;
-    if (!nvifs) {
+    /* A live host's Domain-0 may run netback for vifs that come later. */
+    bool net = nvifs || (c->host && c->netback_node);
+    if (!net) {
         if (c->netback_node)
             return scn_fail(c, c->netback_node, "netback: no domain has a vif (expected a domain "
                             "with vifs, or running a net-* workload)");
-        if (c->dom0_node && !disks)
+        if (c->dom0_node && !disks && !(c->host && c->blkback_node))
             return scn_fail(c, c->dom0_node, "dom0: no domain has a vif or a vbd (expected a "
                             "domain with vifs or vbds, or running a net-* or blk-* workload: "
-                            "Domain-0 runs netback and blkback)");
+                            "Domain-0 runs netback and blkback%s)",
+                            c->host ? "; or, for a live host, netback: or blkback:" : "");
         memset(&s->netback, 0, sizeof(s->netback));
         s->netback.port = SCN_NB_NONE;
     }
     /* blkback.cpu may follow netback.cpu, and dom0's pinning both. */
-    int rc = nvifs ? parse_netback(c, nvifs) : 0;
+    int rc = net ? parse_netback(c, nvifs) : 0;
     if (rc == 0)
         rc = scn_blk_finish(c);
+    disks = s->blkback.present;
     if (rc == 0)
-        rc = scn_apply_mode(c, nvifs > 0, disks);
-    if (rc || (!nvifs && !disks))
+        rc = scn_apply_mode(c, net, disks);
+    if (rc || (!net && !disks))
         return rc;
     struct scn_domain dom0;
     rc = parse_dom0(c, &dom0);

@@ -159,8 +159,11 @@ static void put_domain(FILE *f, const struct scenario *s, const struct scn_domai
     for (int i = 0; i < d->nr_vifs; i++) {
         const struct scn_vif *v = &d->vifs[i];
         char m[SCN_FMT_MAX], ip[SCN_FMT_MAX], r[3 * SCN_FMT_MAX];
-        fprintf(f, "      - { mac: \"%s\", ip: %s/%d, weight: %" PRIu32,
-                scn_format_mac(v->mac, m, sizeof(m)), scn_format_ipv4(v->ip, ip, sizeof(ip)),
+        static const uint8_t unset[6];   /* not resolved yet: the loader's auto */
+        fprintf(f, "      - { mac: %s%s%s, ip: %s/%d, weight: %" PRIu32,
+                memcmp(v->mac, unset, 6) ? "\"" : "",
+                memcmp(v->mac, unset, 6) ? scn_format_mac(v->mac, m, sizeof(m)) : "auto",
+                memcmp(v->mac, unset, 6) ? "\"" : "", scn_format_ipv4(v->ip, ip, sizeof(ip)),
                 v->prefix, v->weight);
         if (v->rate_bytes)
             fprintf(f, ", rate: %s", scn_format_rate(v, r, sizeof(r)));

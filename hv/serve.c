@@ -478,6 +478,11 @@ static int lv_create(void *x, const char *file, const char *text, size_t len, in
 {
     return live_create(x, file, text, len, id, err, errlen);
 }
+static int lv_create_many(void *x, const char *file, const char *text, size_t len, int *ids,
+                          int max, int *n, char *err, size_t errlen)
+{
+    return live_create_many(x, file, text, len, ids, max, n, err, errlen);
+}
 static int lv_destroy(void *x, const char *name, char *err, size_t errlen)
 {
     return live_destroy(x, name, err, errlen);
@@ -509,6 +514,8 @@ static void lv_stop(void *x) { live_stop(x); }
 static bool lv_stopping(void *x) { return live_stopping(x); }
 
 const struct api_host_ops serve_live_ops = {
-    lv_create, lv_destroy, lv_pause, lv_sched_dom, lv_sched_global, lv_host_info, lv_domains,
-    lv_domain, lv_events, lv_stop, lv_stopping,
+    .create = lv_create, .create_many = lv_create_many, .destroy = lv_destroy,
+    .pause = lv_pause, .sched_dom = lv_sched_dom, .sched_global = lv_sched_global,
+    .host_info = lv_host_info, .domains = lv_domains, .domain = lv_domain,
+    .events = lv_events, .stop = lv_stop, .stopping = lv_stopping,
 };

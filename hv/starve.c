@@ -446,6 +446,8 @@ void starve_set_io_source(struct starve *st, starve_io_fn fn, void *ctx, starve_
 static void io_read(struct starve *st, int d, fv_ns_t now)
 {
     struct st_io_dom *io = &st->io[d];
+    if (!io->has[0] && !io->has[1])
+        return;                         /* gone (starve_io_watch) */
     struct starve_io r;
     memset(&r, 0, sizeof(r));
     st->io_fn(st->io_ctx, d, &r);
@@ -507,6 +509,40 @@ void starve_io_check(struct starve *st, int d, fv_ns_t now)
             io_step(st, st->watched[i], now);
     }
     pthread_mutex_unlock(&st->lock);
+}
+
+int starve_io_watch(struct starve *st, int d, bool watch)
+{
+    if (!st || !st->io_fn)
+        return 0;
+    if (d < 0 || d >= st->cap)
+        return -ENOSPC;
+    pthread_mutex_lock(&st->lock);
+    struct st_io_dom *io = &st->io[d];
+    int at = -1;
+    for (int i = 0; i < st->nr_watched && at < 0; i++)
+        if (st->watched[i] == d)
+            at = i;
+    if (watch && at < 0) {
+        struct starve_io r;
+        memset(&r, 0, sizeof(r));
+        st->io_fn(st->io_ctx, d, &r);
+        io->has[0] = r.net;
+        io->has[1] = r.blk;
+        if (r.net || r.blk)
+            st->watched[st->nr_watched++] = d;
+    } else if (!watch && at >= 0) {
+        fv_ns_t now = st->clock ? st->clock(st->clock_ctx) : 0;
+        for (int k = 0; k < NR_IO; k++)
+            if (io->has[k] && io->since[k] >= 0)
+                io_close(st, d, k, now);
+        io->has[0] = io->has[1] = false;
+        memmove(&st->watched[at], &st->watched[at + 1],
+                (size_t)(st->nr_watched - at - 1) * sizeof(*st->watched));
+        st->nr_watched--;
+    }
+    pthread_mutex_unlock(&st->lock);
+    return 0;
 }
 
 void starve_io_pass(struct starve *st)

@@ -93,6 +93,12 @@ void starve_destroy(struct starve *st);
  * one, from `now` on (call after every change). */
 void starve_cpu(struct starve *st, int d, int nr_running, int nr_waiting, fv_ns_t now);
 
+/* A live host: domain d's vifs and vbds join (watch: read through the
+ * source from now on) or leave (an open I/O episode of d's ends now, and
+ * the source is never asked about d again once this returns: its rings
+ * may go). After starve_set_io_source; 0 or -ENOSPC. */
+int starve_io_watch(struct starve *st, int d, bool watch);
+
 /* Read net and blk state through fn (fn(ctx, d, &out) on a zeroed out);
  * the domains it reports with vifs or vbds now are the ones watched.
  * clock: for starve_io_pass. fn NULL: no I/O detection. */

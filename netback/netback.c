@@ -37,21 +37,13 @@ const char *const nb_drop_names[NB_DROP_MAX] = {
 
 /* ---- helpers --------------------------------------------------------------------- */
 
-static uint32_t mac_hash(const uint8_t *m)
-{
-    uint32_t h = 2166136261u;
-    for (int i = 0; i < 6; i++)
-        h = (h ^ m[i]) * 16777619u;
-    return h;
-}
-
 static struct nb_vif *vif_by_mac(const struct netback *nb, const uint8_t *mac)
 {
-    for (uint32_t i = mac_hash(mac) & nb->hmask;; i = (i + 1) & nb->hmask) {
+    for (uint32_t i = nb_mac_hash(mac) & nb->hmask;; i = (i + 1) & nb->hmask) {
         int32_t k = nb->htab[i];
         if (!k)
             return NULL;
-        if (memcmp(nb->vif[k - 1].mac, mac, 6) == 0)
+        if (k != NB_HTAB_GONE && memcmp(nb->vif[k - 1].mac, mac, 6) == 0)
             return &nb->vif[k - 1];
     }
 }
@@ -599,7 +591,7 @@ static int pass_drr(struct netback *nb, bool any_event)
     return moved + nb_rx_from_port(nb);
 }
 
-int netback_poll_at(struct netback *nb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
+static int poll_locked(struct netback *nb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
 {
     nb->cost = 0;
     nb->measured = 0;
@@ -629,156 +621,15 @@ int netback_poll_at(struct netback *nb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *nex
     return moved + more;
 }
 
+int netback_poll_at(struct netback *nb, fv_ns_t now, fv_ns_t *cost, fv_ns_t *next_due)
+{
+    pthread_mutex_lock(&nb->lock);
+    int rc = poll_locked(nb, now, cost, next_due);
+    pthread_mutex_unlock(&nb->lock);
+    return rc;
+}
+
 int netback_poll(struct netback *nb, fv_ns_t *cost)
 {
     return netback_poll_at(nb, nb->now, cost, NULL);
-}
-
-/* ---- set-up ---------------------------------------------------------------------- */
-
-int netback_connect(struct netback *nb, int d, int vif, uint32_t tx_ref, uint32_t rx_ref, int port)
-{
-    if (d < 0 || d >= nb->nr_doms || nb->first[d] < 0 ||
-        vif >= nb->c.scn->domains[d].nr_vifs || vif < 0)
-        return -ENODEV;
-    struct nb_vif *v = &nb->vif[nb->first[d] + vif];
-    int expect = VIF_IDLE;
-    /* Claim it first: two vCPUs of one guest may race to connect. */
-    if (!atomic_compare_exchange_strong(&v->state, &expect, -1))
-        return -EBUSY;
-    int err = 0;
-    struct netif_tx_sring *txs = gnttab_map(v->gt, 0, tx_ref, true, &err);
-    if (!txs)
-        goto undo;
-    struct netif_rx_sring *rxs = gnttab_map(v->gt, 0, rx_ref, true, &err);
-    if (!rxs)
-        goto unmap_tx;
-    int local = evtchn_bind_interdomain(nb->c.ev, 0, v->domid, port);
-    if (local < 0) {
-        err = local;
-        goto unmap_rx;
-    }
-    v->tx_ref = tx_ref;
-    v->rx_ref = rx_ref;
-    v->port = local;
-    FV_BACK_RING_INIT(&v->tx, txs);
-    FV_BACK_RING_INIT(&v->rx, rxs);
-    v->rx_prod_seen = 0;
-    v->st.connected = true;
-    /* Pairs with the acquire loads in the pass: the vif is filled in. */
-    atomic_store_explicit(&v->state, VIF_CONNECTED, memory_order_release);
-    return 0;
-unmap_rx:
-    gnttab_unmap(v->gt, rx_ref);
-unmap_tx:
-    gnttab_unmap(v->gt, tx_ref);
-undo:
-    atomic_store(&v->state, VIF_IDLE);
-    return err;
-}
-
-static int build_vifs(struct netback *nb)
-{
-    const struct scenario *scn = nb->c.scn;
-    for (int d = 0; d < scn->nr_domains; d++)
-        nb->nr_vifs += scn->domains[d].nr_vifs;
-    nb->vif = calloc((size_t)nb->nr_vifs + 1, sizeof(*nb->vif));
-    nb->first = malloc((size_t)scn->nr_domains * sizeof(*nb->first));
-    nb->nr_doms = scn->nr_domains;
-    uint32_t hsize = 16;
-    while (hsize < 2u * (uint32_t)nb->nr_vifs)
-        hsize <<= 1;
-    nb->hmask = hsize - 1;
-    nb->htab = calloc(hsize, sizeof(*nb->htab));
-    if (!nb->vif || !nb->first || !nb->htab)
-        return -ENOMEM;
-    int k = 0;
-    for (int d = 0; d < scn->nr_domains; d++) {
-        const struct scn_domain *sd = &scn->domains[d];
-        nb->first[d] = sd->nr_vifs ? k : -1;
-        for (int i = 0; i < sd->nr_vifs; i++, k++) {
-            struct nb_vif *v = &nb->vif[k];
-            atomic_init(&v->state, VIF_IDLE);
-            v->d = d;
-            v->idx = i;
-            v->domid = sd->id;
-            v->dom_name = sd->name;
-            memcpy(v->mac, sd->vifs[i].mac, 6);
-            v->gt = nb->c.gt ? nb->c.gt[d] : NULL;
-            nb_drr_init(&v->drr, sd->vifs[i].weight);
-            nb_credit_init(&v->credit, sd->vifs[i].rate_bytes, sd->vifs[i].rate_interval, nb->now);
-            uint32_t h = mac_hash(v->mac) & nb->hmask;
-            while (nb->htab[h])
-                h = (h + 1) & nb->hmask;
-            nb->htab[h] = k + 1;
-        }
-    }
-    return 0;
-}
-
-struct netback *netback_create(const struct netback_conf *c)
-{
-    struct netback *nb = calloc(1, sizeof(*nb));
-    if (!nb)
-        return NULL;
-    nb->c = *c;
-    nb->c.gt = NULL;
-    nb->drr = c->scn->netback.fairness == SCN_NB_FAIR_DRR;
-    /* Credit windows start now: at run time 0, or on the host's clock. */
-    nb->now = c->virtual_time ? 0 : nb_mono_ns();
-    if (build_vifs(nb) == 0) {
-        for (int k = 0; k < nb->nr_vifs; k++)
-            nb->vif[k].gt = c->gt ? c->gt[nb->vif[k].d] : NULL;
-        return nb;
-    }
-    netback_destroy(nb);
-    errno = ENOMEM;
-    return NULL;
-}
-
-void netback_destroy(struct netback *nb)
-{
-    if (!nb)
-        return;
-    for (int k = 0; nb->vif && k < nb->nr_vifs; k++)
-        if (atomic_load(&nb->vif[k].state) == VIF_CONNECTED) {
-            gnttab_unmap(nb->vif[k].gt, nb->vif[k].tx_ref);
-            gnttab_unmap(nb->vif[k].gt, nb->vif[k].rx_ref);
-        }
-    free(nb->vif);
-    free(nb->first);
-    free(nb->htab);
-    free(nb);
-}
-
-const struct netback_vif_stats *netback_vif_stats(const struct netback *nb, int d, int vif)
-{
-    if (d < 0 || d >= nb->nr_doms || nb->first[d] < 0 || vif < 0 ||
-        vif >= nb->c.scn->domains[d].nr_vifs)
-        return NULL;
-    return &nb->vif[nb->first[d] + vif].st;
-}
-
-uint64_t netback_unowned_drops(const struct netback *nb) { return nb->unowned_drops; }
-
-/* ---- starvation (hv/starve.h) ----------------------------------------------------- */
-
-int netback_vif_backlog(const struct netback *nb, int d, int vif, uint64_t *served)
-{
-    *served = 0;
-    if (d < 0 || d >= nb->nr_doms || nb->first[d] < 0 || vif < 0 ||
-        vif >= nb->c.scn->domains[d].nr_vifs)
-        return -ENODEV;
-    const struct nb_vif *v = &nb->vif[nb->first[d] + vif];
-#define NB_LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-    *served = NB_LD(v->st.tx_pkts) + NB_LD(v->st.rx_pkts) + NB_LD(v->st.drops[NB_DROP_SPOOFED]);
-#undef NB_LD
-    if (atomic_load_explicit(&v->state, memory_order_acquire) != VIF_CONNECTED)
-        return 0;
-    /* Every TX request is answered once, so what is neither consumed nor
-     * answered is between the two shared producers (a hostile front may
-     * claim more than a ring: that is at most a ring's worth). */
-    uint32_t n = __atomic_load_n(&v->tx.sring->req_prod, __ATOMIC_ACQUIRE) -
-                 __atomic_load_n(&v->tx.sring->rsp_prod, __ATOMIC_ACQUIRE);
-    return n > (uint32_t)netif_tx_RING_SIZE ? (int)netif_tx_RING_SIZE : (int)n;
 }

@@ -37,7 +37,10 @@
  * touch: connect fills the vif and publishes CONNECTED with a release
  * store, which pairs with the acquire load in the pass; only the pass
  * moves a vif from CONNECTED to DISCONNECTED. Statistics are written by
- * the pass only and read after the run.
+ * the pass only and read after the run. A live host adds and removes a
+ * domain's vifs from its management thread: both hold netback's lock,
+ * which a pass holds throughout (a pass is microseconds; the lock is
+ * uncontended but for those calls).
  */
 #ifndef FV_NETBACK_H
 #define FV_NETBACK_H
@@ -83,6 +86,9 @@ struct netback_conf {
     bool polling;                   /* dedicated: passes run back to back, idle ones are polls */
     struct evtchn_tab *ev;
     struct gnttab *const *gt;       /* by domain index (NULL: no grants) */
+    /* A live host: room for domains (indexes) and vifs added while passes
+     * run (netback_add_domain); 0: none. */
+    int room_doms, room_vifs;
 };
 
 struct netback;
@@ -95,6 +101,17 @@ void netback_destroy(struct netback *nb);
  * the event channel. 0, -ENODEV (no such vif), -EBUSY (connected or
  * disconnected already), or the grant or event-channel error. */
 int netback_connect(struct netback *nb, int d, int vif, uint32_t tx_ref, uint32_t rx_ref, int port);
+
+/* A live host (hv/live.h): domain index d, filled in scn->domains[d] with
+ * resolved MACs, gets its vifs while passes run; gt is its grant table.
+ * 0, -ENOSPC (no room: room_doms, room_vifs), -EEXIST (d has vifs). */
+int netback_add_domain(struct netback *nb, int d, struct gnttab *gt);
+/* Domain index d's vifs go, between two passes: each connected one has
+ * its rings unmapped and its event channel closed, its MAC is forgotten
+ * (frames to it count as no_dest), and none is touched again, so its
+ * grants may be revoked after this returns. Its statistics stay. The
+ * domain's vCPUs must not be running (nothing may connect meanwhile). */
+void netback_remove_domain(struct netback *nb, int d);
 
 /* One pass over every vif and the port at `now` (virtual time: the run's
  * time, never going back; real time: ignored, netback reads

@@ -1,9 +1,11 @@
 /* netback_priv.h — netback's state and the internals its files share
- * (netback.c: set-up, RX, the pass; netback_drr.c: the DRR TX rounds). Not
+ * (netback.c: RX, TX, the pass; netback_drr.c: the DRR TX rounds;
+ * netback_setup.c: building, connecting, a live host's vifs). Not
  * for callers: the interface is netback.h. */
 #ifndef FV_NETBACK_PRIV_H
 #define FV_NETBACK_PRIV_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
 
@@ -19,6 +21,7 @@
 #define NB_ETH_HLEN 14
 
 enum { VIF_IDLE, VIF_CONNECTED, VIF_DEAD };
+#define NB_HTAB_GONE (-1)
 
 struct nb_vif {
     _Atomic int state;
@@ -48,11 +51,16 @@ struct netback {
     struct netback_conf c;
     int nr_vifs;
     struct nb_vif *vif;
-    int *first;                         /* by domain index: its vif 0 in vif[] */
-    int nr_doms;                        /* the domains at build time (a live host adds
-                                           domains without vifs later) */
-    uint32_t hmask;                     /* MAC hash table: vif index + 1, 0 = empty */
+    int cap_vifs;                       /* room in vif[] (a live host adds vifs) */
+    int *first;                         /* by domain index: its vif 0 in vif[], or -1 */
+    int nr_doms;                        /* room in first[]: the domains at build time, or
+                                           a live host's room_doms */
+    uint32_t hmask;                     /* MAC hash table: vif index + 1, 0 = empty,
+                                           NB_HTAB_GONE = a removed vif's (probe on) */
     int32_t *htab;
+    /* A pass holds it throughout; adding and removing a domain's vifs take
+     * it, so that no pass ever sees a vif half made or half gone. */
+    pthread_mutex_t lock;
     uint64_t unowned_drops;
     fv_ns_t cost;                       /* this pass's modelled cost */
     fv_ns_t measured;                   /* real time: what the pass charged to vifs so far */
@@ -64,6 +72,15 @@ struct netback {
     int drr_cur;                        /* drr: the vif whose turn comes first next pass */
     bool drr_in_turn;                   /* drr: ...and it has had its quantum already */
 };
+
+/* The MAC table's hash (FNV-1a over the six bytes). */
+static inline uint32_t nb_mac_hash(const uint8_t *m)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < 6; i++)
+        h = (h ^ m[i]) * 16777619u;
+    return h;
+}
 
 /* Counters are written by the pass alone and may be read meanwhile from
  * another thread (the timeline's sampler): relaxed single-writer stores. */

@@ -16,6 +16,10 @@
 #     client lives on, its round trips stop;
 #   - the event stream, /metrics, `top -b -i 3`, and `list` over this host
 #     and a second one (HOST column);
+#   - on the second host (no domains, Domain-0 with netback and blkback):
+#     a list of two domains created together, a flooder with a vif and a
+#     vbd and its sink, frames received, the flooder destroyed (its life
+#     and frames in the results);
 #   - `shutdown`: the results directory covers the whole life (the
 #     destroyed domain with destroyed_ns, the created ones with created_ns).
 set -u
@@ -189,7 +193,10 @@ done
 [[ $(grep -c '^ *hog1 ' "$tmp/top") == 3 ]] || fail "top rows: $(cat "$tmp/top")"
 
 # ---- two hosts, one list ----------------------------------------------------------------
-start b || fail "host b did not start"
+# Host b starts with no domain, its Domain-0 running netback and blkback.
+printf 'name: b\nengine: real\nduration: 1s\npcpus: 1\nnetback: { port: ring }\nblkback: { backend: memory }\n' \
+    > "$tmp/b.yaml"
+start b "$tmp/b.yaml" || fail "host b did not start"
 B=$url
 printf '%s %s\n%s %s\n' "$A" "$tmp/a.token" "$B" "$tmp/b.token" > "$tmp/hosts"
 echo '{"name": "web"}' > "$tmp/web.json"
@@ -201,6 +208,20 @@ cat "$tmp/list"
 head -1 "$tmp/list" | grep -q '^Host ' || fail "no HOST column"
 grep -qE "^$A +hog1 " "$tmp/list" || fail "hog1 of a not listed"
 grep -qE "^$B +web " "$tmp/list" || fail "web of b not listed"
+
+# ---- host b: a list created together, with a vif and a vbd ------------------------------
+printf -- '- {name: sink, workload: {kind: net-sink}}\n- {name: flood, workload: {kind: net-flood, peer: sink, rate: 20000}, vbds: [{size: 1MiB}]}\n' \
+    > "$tmp/pair.yaml"
+out=$(FAIRVISOR_TOKEN= "$bin" create "$tmp/pair.yaml" --host "$B" --token-file "$tmp/b.token") ||
+    fail "create the list on b: $out"
+[[ $(grep -c '^Created domain' <<<"$out") == 2 ]] || fail "create the list on b: $out"
+sleep 0.5
+btok=$(cat "$tmp/b.token")
+rx=$(curl -sS -H "Authorization: Bearer $btok" "$B/v1/domains/sink" | jq -r .net.rx_pkts)
+[[ $rx =~ ^[0-9]+$ && $rx -gt 0 ]] || fail "sink on b received nothing ($rx)"
+FAIRVISOR_TOKEN= "$bin" destroy flood --host "$B" --token-file "$tmp/b.token" ||
+    fail "destroy flood on b"
+echo "ok   b: sink received $rx frames from a flooder created with it; flooder destroyed"
 
 # ---- shutdown: the whole life in the results --------------------------------------------
 "$bin" shutdown --host "$A" || fail "shutdown"
@@ -221,4 +242,6 @@ grep -q ',hog1,' "$tmp/a-results/timeline.csv" || fail "hog1 not in the timeline
 kill -TERM "$(cat "$tmp/b.pid")"
 wait "$(cat "$tmp/b.pid")"
 [[ -s $tmp/b-results/summary.json ]] || fail "host b wrote no results on SIGTERM"
+jq -e '[.domains[] | select(.name == "flood") | .destroyed_ns > 0 and .net.tx_pkts > 0] == [true]' \
+    "$tmp/b-results/summary.json" >/dev/null || fail "b: flood's life and frames missing"
 echo "ok"

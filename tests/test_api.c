@@ -171,9 +171,35 @@ static int f_events(void *ctx, uint64_t after, struct live_event *out, int max, 
 static void f_stop(void *ctx) { (void)ctx; fk.stops++; fk.stopping = true; }
 static bool f_stopping(void *ctx) { (void)ctx; return fk.stopping; }
 
+/* A JSON list: every entry checked first, then all made (all or none). */
+static int f_create_many(void *ctx, const char *file, const char *text, size_t len, int *ids,
+                         int max, int *n, char *err, size_t errlen)
+{
+    json_t *j = json_loadb(text, len, 0, NULL);
+    size_t k = json_array_size(j);
+    int rc = k == 0 || k > (size_t)max ? -EINVAL : 0;
+    for (size_t i = 0; !rc && i < k; i++) {
+        const char *name = json_string_value(json_object_get(json_array_get(j, i), "name"));
+        rc = !name ? -EINVAL : find(name) >= 0 ? -EEXIST : fk.n + (int)k > FAKE_MAX ? -ENOSPC : 0;
+        if (rc)
+            snprintf(err, errlen, "%s: entry %zu refused", file, i);
+    }
+    for (size_t i = 0; !rc && i < k; i++) {
+        char *one = json_dumps(json_array_get(j, i), 0);
+        rc = f_create(ctx, file, one, strlen(one), &ids[i], err, errlen);
+        free(one);
+    }
+    if (!rc)
+        *n = (int)k;
+    json_decref(j);
+    return rc;
+}
+
 static const struct api_host_ops fake_ops = {
-    f_create, f_destroy, f_pause, f_sched_dom, f_sched_global, f_host_info, f_domains,
-    f_domain, f_events, f_stop, f_stopping,
+    .create = f_create, .create_many = f_create_many, .destroy = f_destroy, .pause = f_pause,
+    .sched_dom = f_sched_dom, .sched_global = f_sched_global, .host_info = f_host_info,
+    .domains = f_domains, .domain = f_domain, .events = f_events, .stop = f_stop,
+    .stopping = f_stopping,
 };
 static const struct api api = { &fake_ops, NULL, TOKEN };
 

@@ -4,7 +4,7 @@
  * so the shares have tolerances, each stated where it is checked; what
  * does not depend on timing (errors, states, ids, events, CPU time frozen
  * while paused) is exact. Measured values are printed. */
-#include "testutil.h"
+#include "live_fixture.h"
 
 #include <errno.h>
 #include <math.h>
@@ -45,12 +45,6 @@ static void finish(struct host *h, struct run_result *rr)
     live_finish(h->l, rr);
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
 static void create(struct host *h, const char *text, int want_rc, const char *want_msg)
 {
     char err[1024] = "";
@@ -63,19 +57,12 @@ static void create(struct host *h, const char *text, int want_rc, const char *wa
 
 static struct live_dom_info info(struct host *h, const char *name)
 {
-    struct live_dom_info d;
-    if (live_domain(h->l, name, &d))
-        fail_msg("no domain %s", name);
-    return d;
+    return lt_info(h->l, name);
 }
 
 static int alive_count(struct host *h)
 {
-    struct live_dom_info *v;
-    int n;
-    assert_int_equal(live_domains(h->l, &v, &n), 0);
-    free(v);
-    return n;
+    return lt_alive(h->l);
 }
 
 /* Bad requests change nothing: the same domains after each. */
@@ -89,7 +76,7 @@ static void test_refused(void **st)
     create(&h, "name: b\nweight: 0\n", -EINVAL, "request:2:9: weight 0 is out of range");
     create(&h, "name: b\nbogus: 1\n", -EINVAL, "request:2:1:");
     create(&h, "{name: b, count: 2}", -EINVAL, "count");
-    create(&h, "{name: b, workload: {kind: net-sink}}", -ENOTSUP, "vif");
+    create(&h, "{name: b, workload: {kind: net-sink}}", -ENOTSUP, "this host has no netback");
     create(&h, "{name: b, workload: {kind: evtchn-ping, role: client, peer: nobody}}", -EINVAL,
            "nobody");
     create(&h, "{name: Domain-0}", -EINVAL, NULL);
@@ -135,9 +122,9 @@ static void test_lifecycle(void **st)
     struct live_param w = { "weight", 512 };
     assert_int_equal(live_sched_dom(h.l, "a", &w, 1, err, sizeof(err)), 0);
     assert_int_equal(info(&h, "a").sp.weight, 512);
-    sleep_ms(300);
+    lt_sleep_ms(300);
     a = info(&h, "a"), b = info(&h, "b");
-    sleep_ms(2000);
+    lt_sleep_ms(2000);
     struct live_dom_info a2 = info(&h, "a"), b2 = info(&h, "b");
     double da = (double)(a2.cpu_ns - a.cpu_ns), db = (double)(b2.cpu_ns - b.cpu_ns);
     print_message("weights 512/256: a %.3f b %.3f of what they got\n", da / (da + db),
@@ -146,15 +133,15 @@ static void test_lifecycle(void **st)
 
     assert_int_equal(live_pause(h.l, "b", true, err, sizeof(err)), 0);
     assert_int_equal(live_pause(h.l, "b", true, err, sizeof(err)), -EBUSY);
-    sleep_ms(300);
+    lt_sleep_ms(300);
     struct live_dom_info p1 = info(&h, "b");
     assert_int_equal(p1.state, LIVE_PAUSED);
-    sleep_ms(500);
+    lt_sleep_ms(500);
     struct live_dom_info p2 = info(&h, "b");
     print_message("paused: b cpu %lld then %lld ns\n", (long long)p1.cpu_ns, (long long)p2.cpu_ns);
     assert_int_equal(p2.cpu_ns, p1.cpu_ns);
     assert_int_equal(live_pause(h.l, "b", false, err, sizeof(err)), 0);
-    sleep_ms(500);
+    lt_sleep_ms(500);
     assert_true(info(&h, "b").cpu_ns > p2.cpu_ns);
 
     /* The server goes while the client keeps sending: the client's sends
@@ -163,12 +150,12 @@ static void test_lifecycle(void **st)
     assert_true(rt0 > 0);
     assert_int_equal(live_destroy(h.l, "pong", err, sizeof(err)), 0);
     assert_int_equal(live_destroy(h.l, "pong", err, sizeof(err)), -ENOENT);
-    sleep_ms(300);
+    lt_sleep_ms(300);
     uint64_t rt1 = info(&h, "ping").work_units;
-    sleep_ms(500);
+    lt_sleep_ms(500);
     assert_int_equal(info(&h, "ping").work_units, rt1);
     fv_ns_t a3 = info(&h, "a").cpu_ns;
-    sleep_ms(300);
+    lt_sleep_ms(300);
     assert_true(info(&h, "a").cpu_ns > a3);
     /* Its name is free again; ids are not reused. */
     create(&h, "{name: pong}", 0, NULL);
@@ -216,11 +203,11 @@ static void test_soak(void **st)
     (void)st;
     struct host h;
     start(&h, 1100);
-    sleep_ms(500);
+    lt_sleep_ms(500);
     uint64_t r0 = info(&h, "ping").work_units;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    sleep_ms(1000);
+    lt_sleep_ms(1000);
     uint64_t r1 = info(&h, "ping").work_units;
     double before = (double)(r1 - r0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -233,7 +220,7 @@ static void test_soak(void **st)
             fail_msg("cycle %d: destroy: %s", i, err);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    sleep_ms(200);
+    lt_sleep_ms(200);
     uint64_t r2 = info(&h, "ping").work_units;
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
     double during = (double)(r2 - r1) / (secs + 0.2);
@@ -258,12 +245,78 @@ static void test_soak(void **st)
     scenario_free(&h.scn);
 }
 
+static int create_many(struct host *h, const char *text, int *ids, int want_rc,
+                       const char *want_msg)
+{
+    char err[1024] = "";
+    int n = 0, rc = live_create_many(h->l, "request", text, strlen(text), ids, LIVE_CREATE_MAX,
+                                     &n, err, sizeof(err));
+    if (rc != want_rc)
+        fail_msg("create %s: %d (%s), expected %d", text, rc, err, want_rc);
+    if (want_msg && !strstr(err, want_msg))
+        fail_msg("create %s: message '%s' lacks '%s'", text, err, want_msg);
+    return n;
+}
+
+/* Entries that name each other are created together from a list (YAML or
+ * JSON), all or none, and run: each pair's client counts round trips.
+ * A message about a list's entry has the body's own line and column. */
+static void test_pairs(void **st)
+{
+    (void)st;
+    struct host h;
+    start(&h, 16);
+    int ids[LIVE_CREATE_MAX];
+    assert_int_equal(create_many(&h, "- {name: p1, workload: {kind: evtchn-ping, role: client, "
+                                 "peer: p2}}\n- {name: p2, workload: {kind: evtchn-ping, role: "
+                                 "server, peer: p1}}\n", ids, 0, NULL), 2);
+    assert_int_equal(ids[0], 3);        /* ping 1, pong 2, then in list order */
+    assert_int_equal(ids[1], 4);
+    const char *json = "[{\"name\": \"q1\", \"workload\": {\"kind\": \"evtchn-ping\", "
+                       "\"role\": \"client\", \"peer\": \"q2\"}},\n {\"name\": \"q2\", "
+                       "\"workload\": {\"kind\": \"evtchn-ping\", \"role\": \"server\", "
+                       "\"peer\": \"q1\"}}]";
+    assert_int_equal(create_many(&h, json, ids, 0, NULL), 2);
+    assert_int_equal(ids[0], 5);
+    assert_int_equal(ids[1], 6);
+    lt_sleep_ms(400);
+    print_message("round trips after 0.4 s: p1 %llu, q1 %llu\n",
+                  (unsigned long long)info(&h, "p1").work_units,
+                  (unsigned long long)info(&h, "q1").work_units);
+    assert_true(info(&h, "p1").work_units > 0);
+    assert_true(info(&h, "q1").work_units > 0);
+
+    /* All or none, and the body's positions. */
+    create_many(&h, "- name: r1\n  workload: {kind: cpu-hog}\n- name: r2\n  weight: 0\n", ids,
+                -EINVAL, "request:4:11: weight 0 is out of range");
+    create_many(&h, "[{name: r1},\n   {name: r2, bogus: 1}]", ids, -EINVAL, "request:2:15:");
+    create_many(&h, "- {name: r1}\n- {name: r2, workload: {kind: evtchn-ping, role: client, "
+                "peer: nobody}}\n", ids, -EINVAL, "nobody");
+    create_many(&h, "- {name: r1}\n- {name: r1}\n", ids, -EINVAL, "request:2:");
+    create_many(&h, "- {name: r1}\n- {name: ping}\n", ids, -EEXIST, "a domain named ping exists");
+    create_many(&h, "[]", ids, -EINVAL, "an empty list");
+    create(&h, "- {name: r1}\n- {name: r2}\n", -EINVAL, "more than 1 domain entries");
+    assert_int_equal(alive_count(&h), 6);
+    struct live_dom_info d;
+    assert_int_equal(live_domain(h.l, "r1", &d), -ENOENT);
+    /* One entry in a list is one domain, as a mapping is. */
+    create(&h, "- {name: r1, workload: {kind: cpu-hog}}\n", 0, NULL);
+    assert_int_equal(info(&h, "r1").id, 7);
+
+    struct run_result rr;
+    finish(&h, &rr);
+    assert_int_equal(rr.nr_doms, 7);
+    run_result_free(&rr);
+    scenario_free(&h.scn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_lifecycle),
         cmocka_unit_test(test_soak),
+        cmocka_unit_test(test_pairs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,7 +304,9 @@ static const char create_help[] =
     "Creates a domain on each host from FILE (`-`: stdin): ONE domain entry of the\n"
     "scenario format, YAML or JSON, sent as is, e.g.\n"
     "    {\"name\": \"web\", \"vcpus\": 1, \"weight\": 512, \"workload\": {\"kind\": \"cpu-hog\"}}\n"
-    "Prints \"Created domain NAME (id N) on HOST\".\n"
+    "or a list of entries, created together (all or none; entries may name each\n"
+    "other as peers, as an evtchn-ping pair must).\n"
+    "Prints \"Created domain NAME (id N) on HOST\" for each.\n"
     "\n"
     "options:\n" FVV_COMMON_HELP;
 
@@ -384,14 +386,19 @@ static int cmd_create(struct fvv_ctx *c, int argc, char **argv)
             rc = FVC_EXIT_FAIL;
             continue;
         }
-        if (fvc_str(dom, "name", &name, why, sizeof(why)) ||
-            fvc_int(dom, "id", &id, why, sizeof(why))) {
-            fvv_fail(c, h->url, "bad reply: %s", why);
-            json_decref(dom);
-            rc = FVC_EXIT_FAIL;
-            continue;
+        /* One entry: its DOM; a list: {"domains": [DOM, ...]}. */
+        json_t *list = json_object_get(dom, "domains");
+        size_t k = json_is_array(list) ? json_array_size(list) : 1;
+        for (size_t i = 0; i < k; i++) {
+            json_t *one = json_is_array(list) ? json_array_get(list, i) : dom;
+            if (fvc_str(one, "name", &name, why, sizeof(why)) ||
+                fvc_int(one, "id", &id, why, sizeof(why))) {
+                fvv_fail(c, h->url, "bad reply: %s", why);
+                rc = FVC_EXIT_FAIL;
+                break;
+            }
+            fprintf(c->out, "Created domain %s (id %lld) on %s\n", name, (long long)id, h->url);
         }
-        fprintf(c->out, "Created domain %s (id %lld) on %s\n", name, (long long)id, h->url);
         json_decref(dom);
     }
     free(body);
