@@ -451,6 +451,29 @@ static void test_create(void **st)
     assert_int_equal(fk.calls_mut, 0);
 }
 
+/* A list body goes to create_many and is answered {"domains": [DOM...]}. */
+static void test_create_list(void **st)
+{
+    (void)st;
+    fk.calls_mut = 0;
+    assert_int_equal(req("POST", "/v1/domains", "[{\"name\":\"x\"},{\"name\":\"web\"}]"), 409);
+    assert_error(409, "entry 1 refused");
+    assert_int_equal(fk.n, 2);
+    assert_int_equal(fk.calls_mut, 0);
+    assert_int_equal(req("POST", "/v1/domains", "[{\"name\":\"a1\"},\n {\"name\":\"a2\"}]"), 201);
+    json_t *j = reply_json(), *list = json_object_get(j, "domains");
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")), "a1");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 0), "id")), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 1), "name")), "a2");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(list, 1), "id")), 4);
+    json_decref(j);
+    assert_int_equal(fk.n, 4);
+    fk.calls_mut = 0;
+    assert_int_equal(req("POST", "/v1/domains", "[{\"name\":\"b1\"}]"), 507);
+    assert_int_equal(fk.calls_mut, 0);
+}
+
 static void test_destroy_pause(void **st)
 {
     (void)st;
@@ -787,6 +810,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_patch_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_patch_applied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown, setup, teardown),
         cmocka_unit_test(test_errno_status),
