@@ -98,9 +98,10 @@ int blkback_add_domain(struct blkback *bb, int d, struct gnttab *gt, char *err, 
  * ring unmapped and its event channel closed; what it had queued is never
  * sent and what it had at the disk completes into blkback's own buffers
  * (waited for here, then its disk is closed). No pass touches the guest's
- * grants after this returns. Its statistics stay. The domain's vCPUs must
+ * grants after this returns. Its statistics stay, unless `forget` (the
+ * index is to be used again: a creation undone). The domain's vCPUs must
  * not be running (nothing may connect meanwhile). */
-void blkback_remove_domain(struct blkback *bb, int d);
+void blkback_remove_domain(struct blkback *bb, int d, bool forget);
 
 /* One pass at time `now` (run time, ns). Returns the work done (> 0: call
  * again). *cost: the modelled CPU of the pass (virtual time) or 0.

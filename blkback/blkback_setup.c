@@ -183,7 +183,7 @@ int blkback_add_domain(struct blkback *bb, int d, struct gnttab *gt, char *err, 
     return 0;
 }
 
-void blkback_remove_domain(struct blkback *bb, int d)
+void blkback_remove_domain(struct blkback *bb, int d, bool forget)
 {
     int k0 = d >= 0 && d < bb->nr_doms ? bb->first[d] : -1;
     if (k0 < 0)
@@ -201,6 +201,8 @@ void blkback_remove_domain(struct blkback *bb, int d)
         atomic_store_explicit(&v->state, VBD_DEAD, memory_order_release);
         v->gt = NULL;
     }
+    if (forget)
+        bb->first[d] = -1;              /* its slots stay dead; d gets new ones */
     pthread_mutex_unlock(&bb->lock);
     /* A dead vbd's disk and slots are no pass's any more. */
     for (int i = 0; i < n; i++)

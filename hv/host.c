@@ -198,7 +198,9 @@ int host_backend_deltas(struct host *h, const struct host_charge **out)
     int n = 0, nr = __atomic_load_n(&h->nr_charge_doms, __ATOMIC_ACQUIRE);
     for (int i = 0; i < nr; i++) {
         struct host_charge *seen = &h->charge_seen[i];
-        int d = seen->dom;
+        int d = __atomic_load_n(&seen->dom, __ATOMIC_RELAXED);
+        if (d < 0)
+            continue;                   /* a creation undone (host_dom_devices_remove) */
         fv_ns_t total = host_backend_ns(h, d);
         /* Only growth is charged: a counter that went back (a pass that
          * shared its rest unevenly) is charged again only past its peak. */
@@ -281,8 +283,8 @@ static int add_devices(struct host *h, int d, char *err, size_t errlen)
         return rc;
     }
     if (sd->nr_vbds && (rc = blkback_add_domain(h->bb, d, h->dom[d].gt, err, errlen))) {
-        if (h->nb)
-            netback_remove_domain(h->nb, d);
+        if (sd->nr_vifs)
+            netback_remove_domain(h->nb, d, true);
         return rc;
     }
     int n = h->nr_charge_doms;
@@ -317,13 +319,21 @@ int host_dom_map(struct host *h, int d, char *err, size_t errlen)
     return 0;
 }
 
-void host_dom_devices_remove(struct host *h, int d)
+void host_dom_devices_remove(struct host *h, int d, bool forget)
 {
     const struct scn_domain *sd = &h->scn->domains[d];
     if (sd->nr_vifs && h->nb)
-        netback_remove_domain(h->nb, d);
+        netback_remove_domain(h->nb, d, forget);
     if (sd->nr_vbds && h->bb)
-        blkback_remove_domain(h->bb, d);
+        blkback_remove_domain(h->bb, d, forget);
+    if (!forget || (!sd->nr_vifs && !sd->nr_vbds))
+        return;
+    /* Its charge entry is skipped from now on: the index will be another
+     * domain's (the pass reads the entries without a lock). */
+    int nr = __atomic_load_n(&h->nr_charge_doms, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < nr; i++)
+        if (__atomic_load_n(&h->charge_seen[i].dom, __ATOMIC_RELAXED) == d)
+            __atomic_store_n(&h->charge_seen[i].dom, -1, __ATOMIC_RELAXED);
 }
 
 int host_dom_evtchn_add(struct host *h, int d)

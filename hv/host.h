@@ -98,7 +98,9 @@ void host_set_time_base(struct host *h, int64_t ns);
  * (no pass touches its rings or grants afterwards: its vCPUs must be off
  * their pCPUs); host_dom_unmap revokes its grants and frees its memory. */
 int host_dom_map(struct host *h, int d, char *err, size_t errlen);
-void host_dom_devices_remove(struct host *h, int d);
+/* forget: the creation is undone and the index will be used again (its
+ * devices' statistics and backend time are dropped). */
+void host_dom_devices_remove(struct host *h, int d, bool forget);
 int host_dom_evtchn_add(struct host *h, int d);
 void host_dom_evtchn_remove(struct host *h, int d);
 void host_dom_unmap(struct host *h, int d);

@@ -86,7 +86,7 @@ int real_dom_add(struct real *rl, struct scenario *scn, int d, char *err, size_t
     pthread_mutex_unlock(&rl->lock);
     if (rc == -EINVAL || rc == -ENOMEM) {
         if (rl->s->nr_doms <= d) {      /* the policy refused it: the index stays free */
-            host_dom_devices_remove(&rl->h, d);
+            host_dom_devices_remove(&rl->h, d, true);
             host_dom_unmap(&rl->h, d);
         }
         return rc;
@@ -199,7 +199,7 @@ int real_dom_remove(struct real *rl, int d)
     /* Its devices go before its grants: no pass touches its rings after
      * this (not under our lock: a pass takes it to charge back). */
     starve_io_watch(rl->m.starve, d, false);
-    host_dom_devices_remove(&rl->h, d);
+    host_dom_devices_remove(&rl->h, d, false);
     pthread_mutex_lock(&rl->lock);
     now = real_now(rl);
     metrics_remove_domain(&rl->m, d, now);

@@ -109,9 +109,10 @@ int netback_add_domain(struct netback *nb, int d, struct gnttab *gt);
 /* Domain index d's vifs go, between two passes: each connected one has
  * its rings unmapped and its event channel closed, its MAC is forgotten
  * (frames to it count as no_dest), and none is touched again, so its
- * grants may be revoked after this returns. Its statistics stay. The
+ * grants may be revoked after this returns. Its statistics stay, unless
+ * `forget` (the index is to be used again: a creation undone). The
  * domain's vCPUs must not be running (nothing may connect meanwhile). */
-void netback_remove_domain(struct netback *nb, int d);
+void netback_remove_domain(struct netback *nb, int d, bool forget);
 
 /* One pass over every vif and the port at `now` (virtual time: the run's
  * time, never going back; real time: ignored, netback reads

@@ -123,7 +123,7 @@ int netback_add_domain(struct netback *nb, int d, struct gnttab *gt)
     return rc;
 }
 
-void netback_remove_domain(struct netback *nb, int d)
+void netback_remove_domain(struct netback *nb, int d, bool forget)
 {
     pthread_mutex_lock(&nb->lock);
     int k0 = d >= 0 && d < nb->nr_doms ? nb->first[d] : -1;
@@ -141,6 +141,8 @@ void netback_remove_domain(struct netback *nb, int d)
         nb->htab[h] = NB_HTAB_GONE;
         v->gt = NULL;
     }
+    if (k0 >= 0 && forget)
+        nb->first[d] = -1;              /* its slots stay dead; d gets new ones */
     if (nb->drr_cur >= 0 && nb->drr_cur < nb->nr_vifs &&
         atomic_load(&nb->vif[nb->drr_cur].state) == VIF_DEAD)
         nb->drr_in_turn = false;        /* its turn is over */
