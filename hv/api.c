@@ -177,40 +177,34 @@ static bool has_nul(const char *s, size_t n)
     return n && memchr(s, '\0', n) != NULL;
 }
 
-/* A list of entries, created together: 201 with {"domains": [DOM, ...]}
- * in the list's order. */
-static int post_domains(struct call *c)
+/* 201 with the created domains' DOMs: one, or {"domains": [DOM, ...]} in
+ * the list's order (a domain already gone again: just its id). */
+static int reply_created(struct call *c, const int *ids, int k, bool list)
 {
-    char err[ERR_MAX] = "";
-    const struct api_request *rq = c->rq;
-    int ids[LIVE_CREATE_MAX], k = 0;
-    int rc = c->a->ops->create_many(c->a->ctx, API_FILE, rq->body, rq->body_len, ids,
-                                    LIVE_CREATE_MAX, &k, err, sizeof(err));
-    if (rc)
-        return reply_host_error(c, rc, err);
     struct live_dom_info *d = NULL;
     int n = 0;
     if (c->a->ops->domains(c->a->ctx, &d, &n))
         n = 0;
     struct live_host_info h;
     host_get(c, &h);
-    json_t *list = json_array();
-    for (int i = 0; list && i < k; i++) {
-        json_t *one = NULL;
+    json_t *all = list ? json_array() : NULL, *one = NULL;
+    for (int i = 0; i < k && (all || !list); i++) {
+        one = NULL;
         for (int j = 0; j < n && !one; j++)
             if (d[j].id == ids[i])
                 one = api_dom_json(&d[j], &h);
-        if (!one)                       /* already gone again */
+        if (!one)
             one = json_pack("{s:i}", "id", ids[i]);
-        if (json_array_append_new(list, one)) {
-            json_decref(list);
-            list = NULL;
+        if (list && json_array_append_new(all, one)) {
+            json_decref(all);
+            all = NULL;
         }
     }
     free(d);
-    return reply_json(c, 201, list ? json_pack("{s:o}", "domains", list) : NULL);
+    return reply_json(c, 201, !list ? one : all ? json_pack("{s:o}", "domains", all) : NULL);
 }
 
+/* One entry, or a list created together (live_create_many). */
 static int post_domain(struct call *c)
 {
     char err[ERR_MAX] = "";
@@ -219,23 +213,15 @@ static int post_domain(struct call *c)
         return reply_error(c, 400, "%s: %s (expected one domain entry in YAML or JSON, such as "
                            "{\"name\":\"web\",\"workload\":{\"kind\":\"cpu-hog\"}})", API_FILE,
                            rq->body_len ? "the body holds a NUL byte" : "the body is empty");
-    if (c->a->ops->create_many && live_body_is_list(rq->body, rq->body_len))
-        return post_domains(c);
-    int id = -1, rc = c->a->ops->create(c->a->ctx, API_FILE, rq->body, rq->body_len, &id,
-                                        err, sizeof(err));
+    bool list = c->a->ops->create_many && live_body_is_list(rq->body, rq->body_len);
+    int ids[LIVE_CREATE_MAX], k = 1;
+    int rc = list ? c->a->ops->create_many(c->a->ctx, API_FILE, rq->body, rq->body_len, ids,
+                                           LIVE_CREATE_MAX, &k, err, sizeof(err))
+                  : c->a->ops->create(c->a->ctx, API_FILE, rq->body, rq->body_len, &ids[0], err,
+                                      sizeof(err));
     if (rc)
         return reply_host_error(c, rc, err);
-    struct live_dom_info *d = NULL;
-    int n = 0;
-    if (c->a->ops->domains(c->a->ctx, &d, &n) == 0)
-        for (int i = 0; i < n; i++)
-            if (d[i].id == id) {
-                rc = reply_dom(c, 201, &d[i]);
-                free(d);
-                return rc;
-            }
-    free(d);
-    return reply_json(c, 201, json_pack("{s:i}", "id", id));   /* already gone again */
+    return reply_created(c, ids, k, list);
 }
 
 static int delete_domain(struct call *c)

@@ -297,13 +297,13 @@ static int add_devices(struct host *h, int d, char *err, size_t errlen)
 int host_dom_map(struct host *h, int d, char *err, size_t errlen)
 {
     const struct scn_domain *sd = &h->scn->domains[d];
-    if ((sd->nr_vifs && !h->nb) || (sd->nr_vbds && !h->bb)) {
+    bool no_net = sd->nr_vifs && !h->nb;
+    if (no_net || (sd->nr_vbds && !h->bb)) {
+        const char *missing = no_net ? "netback" : "blkback";
         snprintf(err, errlen, "domain %s: this host has no %s: its Domain-0 runs %s (start "
-                 "`serve` from a scenario with %s, or one that names `%s:`)", sd->name,
-                 sd->nr_vifs && !h->nb ? "netback" : "blkback",
+                 "`serve` from a scenario with %s, or one that names `%s:`)", sd->name, missing,
                  h->nb ? "netback only" : h->bb ? "blkback only" : "no backend",
-                 sd->nr_vifs && !h->nb ? "a vif" : "a vbd",
-                 sd->nr_vifs && !h->nb ? "netback" : "blkback");
+                 no_net ? "a vif" : "a vbd", missing);
         return -ENOTSUP;
     }
     int rc = map_domain(h, d);

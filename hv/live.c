@@ -225,10 +225,7 @@ static int create_all(struct live *l, struct scn_domain *nd, int k, int *ids, ch
     if (rc) {
         for (int d = d0; d < l->scn->nr_domains; d++)
             real_dom_remove(&l->rl, d);
-        for (int i = made; i < k; i++) {   /* the ones not made */
-            free(nd[i].vifs);
-            free(nd[i].vbds);
-        }
+        live_free_devices(nd, made, k);   /* the ones not made */
         return rc;
     }
     for (int i = 0; i < k; i++) {
@@ -260,10 +257,7 @@ int live_create_many(struct live *l, const char *file, const char *text, size_t 
     if (!rc)
         rc = create_all(l, nd, k, ids, err, errlen);
     else
-        for (int i = 0; i < k; i++) {
-            free(nd[i].vifs);
-            free(nd[i].vbds);
-        }
+        live_free_devices(nd, 0, k);
     if (!rc && n)
         *n = k;
     pthread_mutex_unlock(&l->mu);

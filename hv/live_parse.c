@@ -263,11 +263,8 @@ static int check_macs(const struct live *l, const char *file, struct scn_domain 
     char a[32];
     for (int j = 0; j < nd[i].nr_vifs; j++) {
         uint8_t *m = nd[i].vifs[j].mac;
-        if (nd[i].vifs[j].mac_auto) {
-            const uint8_t host_auto[6] = { 0x00, 0x16, 0x3e, (uint8_t)(id >> 8), (uint8_t)id,
-                                           (uint8_t)j };
-            memcpy(m, host_auto, 6);
-        }
+        if (nd[i].vifs[j].mac_auto)
+            scn_auto_mac(id, j, m);
         for (int d = 0; d < l->scn->nr_domains + i; d++) {
             bool mine = d >= l->scn->nr_domains;
             const struct scn_domain *o = mine ? &nd[d - l->scn->nr_domains] : &l->scn->domains[d];
@@ -362,10 +359,7 @@ static int take_entries(const struct live *l, const char *file, struct scenario 
         out[i].vifs = nd->nr_vifs ? dup_array(nd->vifs, nd->nr_vifs, sizeof(*nd->vifs)) : NULL;
         out[i].vbds = nd->nr_vbds ? dup_array(nd->vbds, nd->nr_vbds, sizeof(*nd->vbds)) : NULL;
         if ((nd->nr_vifs && !out[i].vifs) || (nd->nr_vbds && !out[i].vbds)) {
-            for (int j = 0; j <= i; j++) {
-                free(out[j].vifs);
-                free(out[j].vbds);
-            }
+            live_free_devices(out, 0, i + 1);
             snprintf(err, errlen, "out of memory");
             rc = -ENOMEM;
         }

@@ -3,6 +3,7 @@
 #define FV_LIVE_PRIV_H
 
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "live.h"
 #include "real_priv.h"
@@ -38,6 +39,15 @@ struct live_item {
     int line, col;                      /* where it starts (1-based) */
 };
 int live_body_items(const char *text, size_t len, struct live_item *items, int max, int *n);
+
+/* Free parsed domains nd[from..to)'s device arrays (not the host's yet). */
+static inline void live_free_devices(struct scn_domain *nd, int from, int to)
+{
+    for (int i = from; i < to; i++) {
+        free(nd[i].vifs);
+        free(nd[i].vbds);
+    }
+}
 
 /* live_parse.c: read the domain entries of a body (see live_create) into
  * out[0..*n), at most max, with their peers as the host's ids (the i-th

@@ -520,12 +520,8 @@ static int assign_macs(struct scn_ctx *c, long nvifs)
             uint8_t *m = s->domains[i].vifs[j].mac;
             bool given = memcmp(m, zero, sizeof(zero)) != 0;
             s->domains[i].vifs[j].mac_auto = !given;
-            if (!given) {
-                int id = s->domains[i].id;
-                const uint8_t a[6] = { 0x00, 0x16, 0x3e, (uint8_t)(id >> 8), (uint8_t)id,
-                                       (uint8_t)j };
-                memcpy(m, a, sizeof(a));
-            }
+            if (!given)
+                scn_auto_mac(s->domains[i].id, j, m);
             uint64_t key = 0;
             for (int b = 0; b < 6; b++)
                 key = key << 8 | m[b];

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "scenario.h"
 
@@ -53,6 +54,13 @@ uint64_t scn_rate_credit(const struct scn_rate *r);
  * a vif as the loader reads it back, exactly: "62500B/50ms@50ms" (buf:
  * 3 x SCN_FMT_MAX); a subnet "198.18.0.0/24" (buf: 2 x SCN_FMT_MAX). */
 const char *scn_format_mac(const uint8_t mac[6], char *buf, size_t len);
+/* vif `vif` of domain `id`'s auto MAC: 00:16:3e (Xen's OUI), the id in two
+ * bytes, the vif's index. */
+static inline void scn_auto_mac(int id, int vif, uint8_t mac[6])
+{
+    const uint8_t a[6] = { 0x00, 0x16, 0x3e, (uint8_t)(id >> 8), (uint8_t)id, (uint8_t)vif };
+    memcpy(mac, a, sizeof(a));
+}
 const char *scn_format_ipv4(uint32_t ip, char *buf, size_t len);
 const char *scn_format_rate(const struct scn_vif *v, char *buf, size_t len);
 const char *scn_ip_subnet(uint32_t ip, int prefix, char *buf, size_t len);
